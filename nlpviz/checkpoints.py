@@ -1,0 +1,208 @@
+"""Save, load and verify checkpoints: the one module that touches files under ``checkpoints/``.
+
+A checkpoint is a folder ``checkpoints/<name>/`` holding ``model.safetensors`` (never a pickle),
+``card.json`` (config, provenance, metrics, the command that rebuilds it, a sha256 per file) and
+any small side files (vocabulary, precomputed tables). Loading verifies every sha256 listed in the
+card, so a truncated or edited file is refused with a message naming the file and the command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from nlpviz import REPO_ROOT
+
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "card.json"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt or does not match the code that reads it."""
+
+
+def checkpoint_root() -> Path:
+    """Folder that holds all checkpoints (``NLPVIZ_CHECKPOINTS`` overrides the repository's)."""
+    return Path(os.environ.get("NLPVIZ_CHECKPOINTS", REPO_ROOT / "checkpoints"))
+
+
+def train_command(name: str) -> str:
+    return f"nlpviz train {name}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A verified checkpoint: its card, its tensors (on the CPU) and its side files."""
+
+    name: str
+    directory: Path
+    card: dict[str, Any]
+    tensors: dict[str, torch.Tensor] = field(repr=False)
+
+    def read_json(self, filename: str) -> Any:
+        """Read a verified JSON side file of this checkpoint."""
+        if filename not in self.card.get("files", {}):
+            raise CheckpointError(
+                f"{self.directory / filename} is not listed in the card of '{self.name}'; "
+                f"rebuild it with `{train_command(self.name)}`"
+            )
+        with open(self.directory / filename, encoding="utf-8") as handle:
+            return json.load(handle)
+
+
+def _to_storage(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().to("cpu").contiguous()
+    if half and tensor.is_floating_point():
+        tensor = tensor.to(torch.float16)
+    return tensor
+
+
+def save_checkpoint(
+    name: str,
+    tensors: dict[str, torch.Tensor],
+    card: dict[str, Any],
+    side_files: dict[str, Any] | None = None,
+    root: Path | None = None,
+    half: bool = True,
+) -> Path:
+    """Write a checkpoint atomically and return its folder.
+
+    The folder is assembled in a temporary directory beside the target and renamed into place,
+    so a reader never sees a half-written checkpoint.
+
+    Args:
+        name: Checkpoint name (folder name).
+        tensors: State dict to store; floating tensors are stored as float16 when ``half``.
+        card: JSON-serialisable card; ``files`` and ``weights_sha256`` are filled in here.
+        side_files: ``filename -> JSON-serialisable object`` written next to the weights.
+        root: Checkpoint root (defaults to :func:`checkpoint_root`).
+        half: Store floating tensors in float16 to keep the repository small.
+    """
+    root = Path(root) if root is not None else checkpoint_root()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / name
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+    try:
+        staging.chmod(0o755)
+        stored = {key: _to_storage(value, half) for key, value in tensors.items()}
+        save_file(stored, str(staging / WEIGHTS_FILE), metadata={"name": name})
+        files = {WEIGHTS_FILE: sha256_file(staging / WEIGHTS_FILE)}
+        for filename, payload in (side_files or {}).items():
+            with open(staging / filename, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, ensure_ascii=False, separators=(",", ":"))
+            files[filename] = sha256_file(staging / filename)
+        full_card = dict(card, name=name, files=files, weights_sha256=files[WEIGHTS_FILE])
+        with open(staging / CARD_FILE, "w", encoding="utf-8") as handle:
+            json.dump(full_card, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def read_card(name: str, root: Path | None = None) -> dict[str, Any]:
+    """Read a checkpoint's card without verifying or loading weights (for listings)."""
+    directory = (Path(root) if root is not None else checkpoint_root()) / name
+    card_path = directory / CARD_FILE
+    if not card_path.is_file():
+        raise CheckpointError(
+            f"No checkpoint '{name}' at {directory}. Build it with `{train_command(name)}`."
+        )
+    try:
+        with open(card_path, encoding="utf-8") as handle:
+            card = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(
+            f"{card_path} is unreadable ({error}). Rebuild it with `{train_command(name)}`."
+        ) from error
+    if not isinstance(card, dict) or not isinstance(card.get("files"), dict):
+        raise CheckpointError(
+            f"{card_path} has no file list. Rebuild it with `{train_command(name)}`."
+        )
+    return card
+
+
+def load_checkpoint(name: str, root: Path | None = None, family: str | None = None) -> Checkpoint:
+    """Load and verify a checkpoint.
+
+    Raises:
+        CheckpointError: the folder or a file is missing, a sha256 differs from the card, the
+            weights cannot be parsed, or the card's family is not ``family``.
+    """
+    directory = (Path(root) if root is not None else checkpoint_root()) / name
+    card = read_card(name, root)
+    command = train_command(name)
+    if family is not None and card.get("family") != family:
+        raise CheckpointError(
+            f"{directory / CARD_FILE} describes a '{card.get('family')}' model, not '{family}'. "
+            f"Rebuild it with `{command}`."
+        )
+    for filename, expected in card["files"].items():
+        path = directory / filename
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing. Rebuild it with `{command}`.")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise CheckpointError(
+                f"{path} does not match its card (sha256 {actual[:12]}... != {expected[:12]}...): "
+                f"the file is corrupt or was changed. Rebuild it with `{command}`."
+            )
+    if WEIGHTS_FILE not in card["files"]:
+        raise CheckpointError(f"{directory} lists no {WEIGHTS_FILE}. Rebuild it with `{command}`.")
+    try:
+        tensors = load_file(str(directory / WEIGHTS_FILE))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"{directory / WEIGHTS_FILE} cannot be read ({error}). Rebuild it with `{command}`."
+        ) from error
+    return Checkpoint(name=name, directory=directory, card=card, tensors=tensors)
+
+
+def load_state_into(model: torch.nn.Module, checkpoint: Checkpoint) -> torch.nn.Module:
+    """Copy a checkpoint's tensors into ``model`` (strictly), upcasting float16 storage."""
+    own = model.state_dict()
+    mismatched = [
+        f"{key}: checkpoint {tuple(value.shape)} vs model {tuple(own[key].shape)}"
+        for key, value in checkpoint.tensors.items()
+        if key in own and tuple(own[key].shape) != tuple(value.shape)
+    ]
+    missing = sorted(set(own) - set(checkpoint.tensors))
+    unexpected = sorted(set(checkpoint.tensors) - set(own))
+    if mismatched or missing or unexpected:
+        problems = "; ".join(
+            mismatched
+            + ([f"missing {missing[:3]}"] if missing else [])
+            + ([f"unexpected {unexpected[:3]}"] if unexpected else [])
+        )
+        raise CheckpointError(
+            f"{checkpoint.directory / WEIGHTS_FILE} does not fit the model its card describes "
+            f"({problems}). Rebuild it with `{train_command(checkpoint.name)}`."
+        )
+    converted = {
+        key: value.to(own[key].dtype) if value.is_floating_point() else value
+        for key, value in checkpoint.tensors.items()
+    }
+    model.load_state_dict(converted, strict=True)
+    return model

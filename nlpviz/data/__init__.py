@@ -1,0 +1,1 @@
+"""Corpora, splits, tokenizers and vocabularies."""

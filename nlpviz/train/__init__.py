@@ -1,0 +1,1 @@
+"""Training loops and the ``nlpviz train NAME`` entry point."""

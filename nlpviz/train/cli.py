@@ -1,0 +1,103 @@
+"""The ``nlpviz`` command: ``nlpviz train NAME [--device cuda] [--seed N]`` and ``nlpviz list``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from nlpviz.checkpoints import CheckpointError, read_card
+from nlpviz.data.sources import MissingTrainingData
+from nlpviz.device import pick_device
+
+log = logging.getLogger("nlpviz")
+
+
+@dataclass(frozen=True)
+class Trainable:
+    description: str
+    train: Callable[[str, torch.device, int, str], dict]
+
+
+def _kim(variant: str, task: str) -> Trainable:
+    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
+        from nlpviz.train.kim_cnn import KimRecipe, train_kim_cnn
+
+        return train_kim_cnn(name, KimRecipe(variant=variant, task=task), device, seed, command)
+
+    return Trainable(f"Kim CNN-{variant} on the {task.upper()}-like task", run)
+
+
+TRAINABLES: dict[str, Trainable] = {
+    "kim-cnn-rand-mr": _kim("rand", "mr"),
+    "kim-cnn-static-mr": _kim("static", "mr"),
+    "kim-cnn-nonstatic-mr": _kim("non-static", "mr"),
+    "kim-cnn-multichannel-mr": _kim("multichannel", "mr"),
+    "kim-cnn-nonstatic-subj": _kim("non-static", "subj"),
+}
+DEFAULT_SEED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nlpviz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train a checkpoint from the bundled data")
+    train.add_argument("names", nargs="+", metavar="NAME", help="checkpoint name(s), or 'all'")
+    train.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    sub.add_parser("list", help="list the checkpoints nlpviz can train and their state")
+    return parser
+
+
+def _list() -> int:
+    for name, trainable in TRAINABLES.items():
+        try:
+            card = read_card(name)
+            metric = card.get("metrics", {}).get("test_accuracy")
+            state = f"trained, test accuracy {metric:.3f}" if metric is not None else "trained"
+        except CheckpointError:
+            state = "not trained"
+        print(f"{name:28s} {trainable.description:45s} {state}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return _list()
+    names = list(TRAINABLES) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in TRAINABLES]
+    if unknown:
+        print(
+            f"unknown checkpoint(s): {', '.join(unknown)}; known: {', '.join(TRAINABLES)}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        device = pick_device(requested=args.device)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    for name in names:
+        command = " ".join(
+            ["nlpviz", "train", name]
+            + (["--device", args.device] if args.device else [])
+            + (["--seed", str(args.seed)] if args.seed != DEFAULT_SEED else [])
+        )
+        try:
+            card = TRAINABLES[name].train(name, device, args.seed, shlex.join(shlex.split(command)))
+        except MissingTrainingData as error:
+            print(error, file=sys.stderr)
+            return 3
+        log.info("%s written: %s", name, card.get("metrics"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Cached computations of the Kim CNN page (results keyed by checkpoint, device and text)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from nlpviz.analysis import kim_cnn as analysis
+from nlpviz.attribution import TokenAttribution
+from nlpviz.ui.loaders import LoadedKim, load_kim
+
+CHECKPOINTS: dict[str, dict[str, str]] = {
+    "mr": {
+        "rand": "kim-cnn-rand-mr",
+        "static": "kim-cnn-static-mr",
+        "non-static": "kim-cnn-nonstatic-mr",
+        "multichannel": "kim-cnn-multichannel-mr",
+    },
+    "subj": {"non-static": "kim-cnn-nonstatic-subj"},
+}
+
+
+def _model(name: str, device: str) -> LoadedKim:
+    loaded = load_kim(name, device)
+    if not isinstance(loaded, LoadedKim):
+        raise loaded
+    return loaded
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def reading(name: str, device: str, text: str) -> analysis.KimReading | None:
+    loaded = _model(name, device)
+    return analysis.read_text(
+        loaded.model, loaded.vocab, text, loaded.card["class_names"], loaded.device
+    )
+
+
+@dataclass(frozen=True)
+class TimedAttribution:
+    attribution: TokenAttribution | None
+    seconds: float
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def attribution(name: str, device: str, text: str, target: int, n_steps: int) -> TimedAttribution:
+    loaded = _model(name, device)
+    start = time.perf_counter()
+    result = analysis.attribute(
+        loaded.model, loaded.vocab, text, target, loaded.device, n_steps=n_steps
+    )
+    return TimedAttribution(result, time.perf_counter() - start)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def neighbours(name: str, device: str, word: str, k: int = 8) -> dict[str, list | None]:
+    loaded = _model(name, device)
+    return {
+        role: analysis.nearest_neighbours(table, loaded.vocab, word, k)
+        for role, table in analysis.embedding_tables(loaded.model).items()
+    }
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def class_weights(name: str, device: str) -> np.ndarray:
+    return analysis.filter_class_weights(_model(name, device).model)
+
+
+def classify_file(name: str, device: str, texts: tuple[str, ...]) -> np.ndarray:
+    """Probabilities for every uploaded text, with a progress bar (not cached: files vary)."""
+    loaded = _model(name, device)
+    bar = st.progress(0.0, text=f"Classifying {len(texts):,} texts…")
+    start = time.perf_counter()
+
+    def progress(fraction: float) -> None:
+        elapsed = time.perf_counter() - start
+        remaining = elapsed / fraction - elapsed if fraction > 0 else 0.0
+        bar.progress(fraction, text=f"Classified {fraction:.0%}, about {remaining:.0f} s left")
+
+    probabilities = analysis.classify_many(
+        loaded.model, loaded.vocab, list(texts), loaded.device, progress=progress
+    )
+    bar.empty()
+    return probabilities

@@ -1,0 +1,131 @@
+"""Shared widgets: text input with examples, file upload, figures with their data, query params.
+
+Every widget key is prefixed with the page's prefix (``kim_text``), and a page's main inputs
+round-trip through ``st.query_params`` so a view can be shared as a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from nlpviz.data.user_input import (
+    MAX_BATCH_ITEMS,
+    MAX_CHARS,
+    MAX_UPLOAD_MB,
+    CleanText,
+    UploadedItems,
+    UploadError,
+    clean_text,
+    parse_upload,
+)
+from nlpviz.viz.common import export_config
+
+QUERY_TEXT_LIMIT = 1_000
+"""Text longer than this is not mirrored into the URL (links would become unwieldy)."""
+
+
+def init_from_query(key: str, param: str, default, options: Sequence | None = None) -> None:
+    """Seed ``st.session_state[key]`` from the URL's ``?param=`` once, else from ``default``."""
+    if key in st.session_state:
+        return
+    value = st.query_params.get(param)
+    if value is not None and (options is None or value in options):
+        st.session_state[key] = value
+    else:
+        st.session_state[key] = default
+
+
+def publish_query(params: dict[str, str]) -> None:
+    """Mirror the page's main inputs into the URL (only when they changed)."""
+    for param, value in params.items():
+        value = "" if value is None else str(value)
+        if param == "text" and len(value) > QUERY_TEXT_LIMIT:
+            value = ""
+        if st.query_params.get(param) != value:
+            if value:
+                st.query_params[param] = value
+            elif param in st.query_params:
+                del st.query_params[param]
+
+
+def text_input(prefix: str, examples: Sequence[str], label: str = "Your text") -> CleanText:
+    """A text box with example presets; returns the cleaned text and notes on what was changed."""
+    key = f"{prefix}_text"
+    init_from_query(key, "text", examples[0] if examples else "")
+
+    def use_example() -> None:
+        choice = st.session_state.get(f"{prefix}_example")
+        if choice:
+            st.session_state[key] = choice
+
+    st.selectbox(
+        "Try an example",
+        options=list(examples),
+        index=None,
+        placeholder="Pick an example sentence…",
+        key=f"{prefix}_example",
+        on_change=use_example,
+    )
+    raw = st.text_area(
+        label,
+        key=key,
+        height=100,
+        help=f"Type or paste anything. Up to {MAX_CHARS:,} characters are read.",
+    )
+    return clean_text(raw)
+
+
+def show_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        st.info(note, icon="ℹ️")
+
+
+def file_upload(prefix: str) -> UploadedItems | None:
+    """Upload of a ``.txt`` (one item per line) or ``.csv`` (``text`` column); None if none."""
+    upload = st.file_uploader(
+        f"Upload a .txt file (one text per line) or a .csv file with a 'text' column "
+        f"(up to {MAX_UPLOAD_MB} MB, first {MAX_BATCH_ITEMS:,} items)",
+        type=["txt", "csv"],
+        key=f"{prefix}_upload",
+    )
+    if upload is None:
+        return None
+    try:
+        items = parse_upload(upload.name, upload.getvalue())
+    except UploadError as error:
+        st.error(str(error), icon="🚫")
+        return None
+    show_notes(items.notes)
+    return items
+
+
+def figure_with_data(
+    figure: go.Figure,
+    data: pd.DataFrame,
+    key: str,
+    filename: str,
+) -> None:
+    """Draw a plotly figure (PNG via its camera button) and offer its numbers as CSV."""
+    st.plotly_chart(figure, key=key, config=export_config(filename), width="stretch")
+    st.download_button(
+        "Download the numbers (CSV)",
+        data=data.to_csv(index=False).encode("utf-8"),
+        file_name=f"{filename}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+
+
+@dataclass(frozen=True)
+class ErrorBox:
+    """A message for the user instead of a stack trace."""
+
+    message: str
+
+    def show(self) -> None:
+        st.error(self.message, icon="🚫")

@@ -1,0 +1,1 @@
+"""Figures: pure functions from arrays and tokens to plotly figures (no streamlit, no models)."""

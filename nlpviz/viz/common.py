@@ -1,0 +1,73 @@
+"""Shared figure helpers: token axis labels, escaping, sizes, the export configuration."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+FONT = "Inter, 'Source Sans Pro', Arial, sans-serif"
+DIVERGING = "RdBu"
+SEQUENTIAL = "Viridis"
+
+
+def export_config(filename: str) -> dict:
+    """plotly's modebar config: a PNG download at 2x scale under a meaningful file name."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+def token_labels(tokens: Sequence[str], max_chars: int = 14) -> list[str]:
+    """Unique, readable axis labels: ``"3·good"`` (position and token), long tokens shortened.
+
+    Positions keep repeated words apart on a categorical axis; the token is HTML-escaped
+    because plotly renders a subset of HTML in labels.
+    """
+    labels = []
+    for i, token in enumerate(tokens):
+        shown = token if len(token) <= max_chars else token[: max_chars - 1] + "…"
+        labels.append(f"{i}·{escape(shown)}")
+    return labels
+
+
+def escape(text: str) -> str:
+    """HTML-escape user text (quotes included) for the few places that render HTML."""
+    return html.escape(text, quote=True)
+
+
+def require_shape(name: str, array: np.ndarray, shape: tuple[int | None, ...]) -> None:
+    """Raise ``ValueError`` naming both shapes when ``array`` does not fit ``shape``."""
+    ok = array.ndim == len(shape) and all(
+        want is None or want == got for want, got in zip(shape, array.shape, strict=True)
+    )
+    if not ok:
+        raise ValueError(f"{name} has shape {tuple(array.shape)}, expected {shape}")
+
+
+def figure_json_bytes(figure: go.Figure) -> int:
+    """Size of the JSON that a figure sends to the browser."""
+    return len(figure.to_json().encode("utf-8"))
+
+
+def base_layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
+    figure.update_layout(
+        title={"text": escape(title), "x": 0.0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        font={"family": FONT, "size": 13},
+        template="plotly_white",
+    )
+    return figure
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape user text for ``st.markdown``/``st.caption`` so it renders as typed."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)

