@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_CHARS, MAX_UPLOAD_MB
+from nlpviz.device import describe_device
 from nlpviz.papers import PAPERS
 from nlpviz.ui.sidebar import render_sidebar
 
@@ -45,4 +46,7 @@ st.markdown(
     "- **Export:** every chart has a camera button (PNG) and a button to download its numbers "
     "as CSV."
 )
-st.caption(f"Computing on {device}. Switch to the CPU in the sidebar when a GPU is present.")
+st.caption(
+    f"Computing on {describe_device(device)}. When a CUDA GPU is present the sidebar has a "
+    "switch to force the CPU."
+)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nlpviz.analysis.kim_cnn import MAX_TOKENS, top_features
+from nlpviz.analysis.kim_cnn import MAX_TOKENS, pretrained_vs_random, top_features
+from nlpviz.train.kim_cnn import PAPER_ACCURACY
 from nlpviz.ui import kim_cnn as kim
 from nlpviz.ui.loaders import LoadedKim, load_kim
 from nlpviz.ui.sidebar import render_sidebar
@@ -141,8 +142,11 @@ with tabs[0]:
         st.metric(
             f"CNN-{variant} predicts",
             f"{class_names[current.predicted]}",
-            f"{p[current.predicted]:.1%} confidence",
-            delta_color="off",
+            help="The class with the highest softmax probability.",
+        )
+        st.caption(
+            f"P({class_names[current.predicted]}) = {p[current.predicted]:.1%}. Softmax "
+            "probabilities of a CNN are often over-confident; compare the variants below."
         )
         rows = [v for v in loaded if readings.get(v) is not None]
         probs = np.stack([readings[v].probabilities for v in rows])
@@ -158,9 +162,9 @@ with tabs[0]:
         [
             {
                 "variant": f"CNN-{v}",
-                "our test accuracy": m.card["metrics"]["test_accuracy"],
-                "paper (Kim 2014, Table 2)": m.card["paper_figure"]["value"],
-                "majority-class baseline": m.card["metrics"]["test_majority_baseline"],
+                "our test accuracy": 100 * m.card["metrics"]["test_accuracy"],
+                "paper (Kim 2014, Table 2)": 100 * m.card["paper_figure"]["value"],
+                "majority-class baseline": 100 * m.card["metrics"]["test_majority_baseline"],
                 "test sentences": m.card["metrics"]["test_size"],
             }
             for v, m in loaded.items()
@@ -170,36 +174,35 @@ with tabs[0]:
         table,
         hide_index=True,
         column_config={
-            c: st.column_config.NumberColumn(format="percent")
+            c: st.column_config.NumberColumn(format="%.1f%%")
             for c in ("our test accuracy", "paper (Kim 2014, Table 2)", "majority-class baseline")
         },
     )
-    if task == "mr" and "rand" in loaded and len(loaded) > 1:
-        rand_acc = loaded["rand"].card["metrics"]["test_accuracy"]
-        pretrained = {
-            v: m.card["metrics"]["test_accuracy"] for v, m in loaded.items() if v != "rand"
-        }
-        best_v = max(pretrained, key=pretrained.get)
+    if "rand" in loaded and len(loaded) > 1:
         n = loaded["rand"].card["metrics"]["test_size"]
-        gap = pretrained[best_v] - rand_acc
-        standard_error = np.sqrt(2 * rand_acc * (1 - rand_acc) / n)
-        all_beat = all(a > rand_acc for a in pretrained.values())
-        if gap > 2 * standard_error and all_beat:
+        found = pretrained_vs_random(
+            {v: m.card["metrics"]["test_accuracy"] for v, m in loaded.items()}, n
+        )
+        sigmas = found.gap / found.standard_error
+        paper_gap = max(PAPER_ACCURACY[task].values()) - PAPER_ACCURACY[task]["rand"]
+        if found.outcome == "holds":
             verdict = (
                 f"**The paper's finding holds in our miniature:** every pretrained variant beats "
-                f"CNN-rand; the best, CNN-{best_v}, by {gap:.1%} "
-                f"(about {gap / standard_error:.1f} standard errors on {n:,} test sentences)."
+                f"CNN-rand; the best, CNN-{found.best_variant}, by {found.gap:.1%} "
+                f"(about {sigmas:.1f} standard errors on {n:,} test sentences)."
             )
-        elif gap > 0:
+        elif found.outcome == "unclear":
             verdict = (
-                f"**Only partly reproduced:** CNN-{best_v} beats CNN-rand by {gap:.1%}, but "
-                f"{'not every pretrained variant does' if not all_beat else 'the gap'} "
-                f"{'' if not all_beat else 'is within two standard errors '}"
-                f"on {n:,} test sentences."
+                f"**Not clearly reproduced:** {found.beaten} of {found.total} pretrained variants "
+                f"beat CNN-rand, the best (CNN-{found.best_variant}) by {found.gap:.1%}, that is "
+                f"{sigmas:.1f} standard errors on {n:,} test sentences"
+                f"{' (within the noise)' if sigmas <= 2 else ''}. The paper saw up to "
+                f"{paper_gap:.1f} points."
             )
         else:
             verdict = (
-                "**Not reproduced:** in our miniature, pretrained vectors do not beat random ones."
+                "**Not reproduced:** in our miniature, pretrained vectors do not beat random ones "
+                f"(the paper saw up to {paper_gap:.1f} points)."
             )
         st.markdown(
             verdict
@@ -208,11 +211,11 @@ with tabs[0]:
             "the paper's MR with 10-fold cross-validation, so the numbers are comparable in "
             "kind, not digit for digit."
         )
-    elif task == "subj":
+    if task == "subj":
         st.markdown(
-            "Only the non-static variant is trained for this task. Objective sentences come from "
-            "plot synopses and subjective ones from review snippets, as in Pang & Lee's Subj; "
-            "the two sources also differ in style, which makes the task easier than it looks."
+            "Objective sentences come from plot synopses and subjective ones from review "
+            "snippets, as in Pang & Lee's Subj; the two sources also differ in style and length, "
+            "which makes the task easier than it looks."
         )
 
 # ---- filter activations -----------------------------------------------------------------------
@@ -366,15 +369,15 @@ with tabs[4]:
         st.info("Type a sentence to attribute its prediction.")
     else:
         c1, c2 = st.columns(2)
-        target = c1.selectbox(
+        choice = c1.selectbox(
             "Explain the class",
-            list(range(len(class_names))),
-            index=current.predicted,
-            format_func=lambda i: (
-                class_names[i] + (" (predicted)" if i == current.predicted else "")
-            ),
+            ["predicted", *range(len(class_names))],
+            format_func=lambda i: f"the predicted one ({class_names[current.predicted]})"
+            if i == "predicted"
+            else class_names[i],
             key=f"{P}_ig_target",
         )
+        target = current.predicted if choice == "predicted" else int(choice)
         n_steps = c2.slider("Integration steps", 10, 300, 50, step=10, key=f"{P}_ig_steps")
         with st.spinner("Integrating gradients…"):
             timed = kim.attribution(chosen.name, device, cleaned.text, int(target), int(n_steps))

@@ -14,7 +14,6 @@ VENV_PY="$PWD/.venv/bin/python"
 install_requirements() {
     local stamp=".venv/.installed-$(cat "$@" pyproject.toml | sha256sum | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
-        "$VENV_PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
         for req in "$@"; do
             "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$req"
         done

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-KIM_PAGE = "pages/1_Kim_CNN.py"
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+KIM_PAGE = str(REPO / "pages" / "1_Kim_CNN.py")
 TIMEOUT = 120
 
 
@@ -42,7 +45,7 @@ def run_kim(text: str | None = None, **widgets) -> AppTest:
 
 
 def test_landing_page_lists_the_papers_and_the_device():
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     text = messages(at)
     assert "Convolutional Neural Networks for Sentence Classification" in text
@@ -85,7 +88,7 @@ def test_switching_variant_and_task():
     assert "CNN-rand predicts" == at.metric[0].label
     at.selectbox(key="kim_task").set_value("subj").run()
     assert not at.exception
-    assert at.radio(key="kim_variant").value == "non-static"
+    assert at.radio(key="kim_variant").value == "rand"
     assert set(at.metric[0].value.split()) <= {"objective", "subjective"}
 
 
@@ -150,8 +153,10 @@ def test_html_in_the_text_stays_text():
     specs = plotly_specs(at)
     ticks = specs["Width-3 filters x window positions"]["layout"]["xaxis"]["ticktext"]
     assert "0·&lt;" in ticks and "<" not in "".join(ticks)
-    for element in at.get("html"):
-        assert "<script>" not in element.proto.body and "&lt;script&gt;" in element.proto.body
+    bodies = [element.proto.body for element in at.get("html")]
+    assert len(bodies) == 2  # the winning n-grams and the attribution strip
+    for body in bodies:
+        assert "<script" not in body and "<b>" not in body and "&lt;" in body
 
 
 def test_missing_checkpoints_give_the_train_command(tmp_path, monkeypatch):

@@ -220,3 +220,38 @@ def filter_class_weights(model: KimCNN) -> np.ndarray:
 def embedding_tables(model: KimCNN) -> dict[str, torch.Tensor]:
     """The model's word-vector tables by role ("frozen", "tuned"), detached."""
     return {role: table.detach() for role, table in model.embedding_tables().items()}
+
+
+@dataclass(frozen=True)
+class PretrainedVerdict:
+    """Does pretraining beat random vectors (Kim's main finding) on our test split?"""
+
+    outcome: str  # "holds", "unclear" or "not reproduced"
+    best_variant: str
+    gap: float  # best pretrained accuracy minus CNN-rand's
+    standard_error: float  # of a difference of two accuracies on n sentences
+    beaten: int  # pretrained variants that beat CNN-rand
+    total: int
+
+
+def pretrained_vs_random(accuracies: dict[str, float], n: int) -> PretrainedVerdict:
+    """Judge the finding from test accuracies (``"rand"`` plus pretrained variants) on n items.
+
+    "holds" needs every pretrained variant above CNN-rand and the best one more than two
+    standard errors of the difference, sqrt(2 p (1 - p) / n), above it.
+    """
+    if "rand" not in accuracies or len(accuracies) < 2 or n < 1:
+        raise ValueError(f"need CNN-rand and a pretrained variant, got {sorted(accuracies)}")
+    rand = accuracies["rand"]
+    pretrained = {v: a for v, a in accuracies.items() if v != "rand"}
+    best = max(pretrained, key=pretrained.__getitem__)
+    gap = pretrained[best] - rand
+    standard_error = float(np.sqrt(2 * rand * (1 - rand) / n))
+    beaten = sum(a > rand for a in pretrained.values())
+    if beaten == len(pretrained) and gap > 2 * standard_error:
+        outcome = "holds"
+    elif gap > 0:
+        outcome = "unclear"
+    else:
+        outcome = "not reproduced"
+    return PretrainedVerdict(outcome, best, gap, standard_error, beaten, len(pretrained))

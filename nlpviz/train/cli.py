@@ -38,7 +38,10 @@ TRAINABLES: dict[str, Trainable] = {
     "kim-cnn-static-mr": _kim("static", "mr"),
     "kim-cnn-nonstatic-mr": _kim("non-static", "mr"),
     "kim-cnn-multichannel-mr": _kim("multichannel", "mr"),
+    "kim-cnn-rand-subj": _kim("rand", "subj"),
+    "kim-cnn-static-subj": _kim("static", "subj"),
     "kim-cnn-nonstatic-subj": _kim("non-static", "subj"),
+    "kim-cnn-multichannel-subj": _kim("multichannel", "subj"),
 }
 DEFAULT_SEED = 1
 

@@ -19,7 +19,12 @@ CHECKPOINTS: dict[str, dict[str, str]] = {
         "non-static": "kim-cnn-nonstatic-mr",
         "multichannel": "kim-cnn-multichannel-mr",
     },
-    "subj": {"non-static": "kim-cnn-nonstatic-subj"},
+    "subj": {
+        "rand": "kim-cnn-rand-subj",
+        "static": "kim-cnn-static-subj",
+        "non-static": "kim-cnn-nonstatic-subj",
+        "multichannel": "kim-cnn-multichannel-subj",
+    },
 }
 
 

@@ -36,8 +36,12 @@ def token_labels(tokens: Sequence[str], max_chars: int = 14) -> list[str]:
 
 
 def escape(text: str) -> str:
-    """HTML-escape user text (quotes included) for the few places that render HTML."""
-    return html.escape(text, quote=True)
+    """HTML-escape user text for element content (plotly labels, ``st.html`` bodies).
+
+    Quotes are left alone: they are harmless outside attributes, and plotly would print
+    ``&#x27;`` literally.
+    """
+    return html.escape(text, quote=False)
 
 
 def require_shape(name: str, array: np.ndarray, shape: tuple[int | None, ...]) -> None:

@@ -1,0 +1,381 @@
+"""End-to-end checks in a real browser: the app starts, pages render, input round-trips.
+
+Starts ``streamlit run app.py`` on a free loopback port and drives Debian's headless Chromium
+through selenium with the system chromedriver (selenium is never allowed to download a driver).
+Screenshots go to a pytest temporary folder, never into the repository.
+
+Run with ``pytest -m browser`` (or ``pytest tests/test_browser.py``). Without chromium and
+chromedriver the tests are skipped locally; in CI (``CI`` set) they fail instead, since
+``scripts/test.sh`` installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+SERVER_START_TIMEOUT = 60  # seconds until /_stcore/health answers "ok"
+FIRST_LOAD_TIMEOUT = 90  # the first run of a page imports torch and loads checkpoints
+RERUN_TIMEOUT = 60  # a rerun after new input
+CHART_TIMEOUT = 30  # plotly draws its svg after the script run has finished
+
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+EXCEPTION = "[data-testid='stException']"
+ALERT = "[data-testid='stAlert']"
+PLOTLY_SVG = ".js-plotly-plot .main-svg, [data-testid='stPlotlyChart'] svg.main-svg"
+
+SENTENCE = "A wonderfully strange and moving film about grief."
+DEEP_LINK = "/Kim_CNN?text=%3Cscript%3Ealert(1)%3C%2Fscript%3E%20great%20film&variant=rand"
+
+
+# ---- environment ---------------------------------------------------------------------------
+
+
+def _require_chromium() -> None:
+    """Skip (locally) or fail (in CI) when the browser or its driver is not installed."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"Browser tests need {' and '.join(missing)}, which are missing. Run scripts/test.sh, "
+            "which installs chromium and chromium-driver before running the tests.",
+            pytrace=False,
+        )
+    pytest.skip(
+        f"Browser tests need {' and '.join(missing)} (apt-get install chromium "
+        "chromium-driver, or run scripts/test.sh); set CI=1 to make this a failure."
+    )
+
+
+@pytest.fixture(scope="module")
+def chromium_available() -> None:
+    _require_chromium()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        return f"(could not read the server log {path}: {error})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Server:
+    def __init__(self, url: str, log: Path, process: subprocess.Popen) -> None:
+        self.url = url
+        self.log = log
+        self.process = process
+
+    def log_tail(self) -> str:
+        return f"--- streamlit log tail ({self.log}) ---\n{_tail(self.log)}"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate the server's whole process group, escalating to SIGKILL."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(chromium_available, tmp_path_factory) -> Iterator[Server]:
+    """``streamlit run app.py`` on a free loopback port; yields once /_stcore/health is ok."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+        # No file watcher: edits to the tree (or checkpoints being written) must not rerun the
+        # pages mid-test, and watching .venv/ overflows the inotify queue.
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # its own process group, so teardown kills every child
+        )
+    base = f"http://127.0.0.1:{port}"
+    handle = Server(base, log, process)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with code {process.returncode} before it was healthy.\n"
+                    + handle.log_tail(),
+                    pytrace=False,
+                )
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200 and response.read().decode().strip() == "ok":
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit did not answer {base}/_stcore/health with 'ok' within "
+                    f"{SERVER_START_TIMEOUT} s.\n" + handle.log_tail(),
+                    pytrace=False,
+                )
+            time.sleep(0.25)
+        yield handle
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"\nbrowser screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture
+def driver(chromium_available) -> Iterator:
+    """A fresh headless Chromium with its own profile, driven by the system chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="nlpviz-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,2200",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    # An explicit driver path: selenium never runs Selenium Manager, so it never downloads.
+    service = Service(executable_path=str(CHROMEDRIVER))
+    browser = webdriver.Chrome(service=service, options=options)
+    browser.set_page_load_timeout(FIRST_LOAD_TIMEOUT)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _page_report(driver, server: Server) -> str:
+    """What is on the page (exceptions, alert boxes) and the server log, for failure messages."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    parts = []
+    try:
+        parts.append(f"url: {driver.current_url}")
+        state = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stApp']")
+        if state:
+            parts.append(f"script state: {state[0].get_attribute('data-test-script-state')}")
+        for selector, name in ((EXCEPTION, "exception"), (ALERT, "alert box")):
+            for element in driver.find_elements(By.CSS_SELECTOR, selector):
+                parts.append(f"{name}: {element.text[:1500]}")
+    except WebDriverException as error:
+        parts.append(f"(could not inspect the page: {error.msg})")
+    parts.append(server.log_tail())
+    return "\n".join(parts)
+
+
+def _wait(driver, server: Server, timeout: float, condition, what: str):
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    except TimeoutException:
+        pytest.fail(
+            f"Timed out after {timeout:.0f} s waiting for {what}.\n" + _page_report(driver, server),
+            pytrace=False,
+        )
+
+
+def _wait_idle(driver, server: Server, timeout: float) -> None:
+    """Wait until the app is connected, has rendered a title and its script is not running."""
+    from selenium.webdriver.common.by import By
+
+    def idle(d) -> bool:
+        return bool(
+            d.find_elements(By.CSS_SELECTOR, IDLE) and d.find_elements(By.CSS_SELECTOR, "h1")
+        )
+
+    _wait(driver, server, timeout, idle, "the app to render and go idle")
+
+
+def _open(driver, server: Server, path: str) -> None:
+    driver.get(server.url + path)
+    _wait_idle(driver, server, FIRST_LOAD_TIMEOUT)
+
+
+def _assert_no_exception(driver, server: Server) -> None:
+    from selenium.webdriver.common.by import By
+
+    if driver.find_elements(By.CSS_SELECTOR, EXCEPTION):
+        pytest.fail("The page shows an exception.\n" + _page_report(driver, server), pytrace=False)
+
+
+def _wait_chart(driver, server: Server) -> None:
+    from selenium.webdriver.common.by import By
+
+    _wait(
+        driver,
+        server,
+        CHART_TIMEOUT,
+        lambda d: d.find_elements(By.CSS_SELECTOR, PLOTLY_SVG),
+        "a plotly chart (svg.main-svg) to be drawn",
+    )
+
+
+def _screenshot(driver, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"could not save a screenshot to {path}"
+    print(f"screenshot: {path}")
+    return path
+
+
+def _textarea(driver, server: Server):
+    from selenium.webdriver.common.by import By
+
+    def find(d):
+        labelled = d.find_elements(By.CSS_SELECTOR, "textarea[aria-label='Sentence to classify']")
+        return (labelled or d.find_elements(By.TAG_NAME, "textarea") or [None])[0]
+
+    return _wait(driver, server, 10, find, "the 'Sentence to classify' text area")
+
+
+# ---- tests ---------------------------------------------------------------------------------
+
+
+def test_landing_page_renders(driver, server, screenshots):
+    from selenium.webdriver.common.by import By
+
+    _open(driver, server, "/")
+    _assert_no_exception(driver, server)
+    title = driver.find_element(By.TAG_NAME, "h1").text
+    assert "nlpviz" in title, f"landing page title is {title!r}\n" + _page_report(driver, server)
+    assert "nlpviz" in driver.title, f"browser tab title is {driver.title!r}"
+    _screenshot(driver, screenshots, "landing")
+
+
+def test_kim_cnn_classifies_typed_sentence(driver, server, screenshots):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _open(driver, server, "/Kim_CNN")
+    _assert_no_exception(driver, server)
+
+    box = _textarea(driver, server)
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    box.send_keys(SENTENCE)
+    _wait(
+        driver,
+        server,
+        5,
+        lambda d: box.get_property("value") == SENTENCE,
+        "the text area to hold the typed sentence",
+    )
+    # st.text_area commits on Ctrl+Enter (or blur); the rerun then mirrors it into ?text=.
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
+
+    # The rerun has visibly started once the URL carries the new text (publish_query runs
+    # early in the script) or the app reports it is running; then wait for it to finish.
+    _wait(
+        driver,
+        server,
+        RERUN_TIMEOUT,
+        lambda d: "wonderfully" in d.current_url or d.find_elements(By.CSS_SELECTOR, RUNNING),
+        "the rerun after Ctrl+Enter to start",
+    )
+    _wait(
+        driver,
+        server,
+        RERUN_TIMEOUT,
+        lambda d: "wonderfully" in d.current_url and d.find_elements(By.CSS_SELECTOR, IDLE),
+        "the rerun to finish with the sentence in the URL",
+    )
+    _assert_no_exception(driver, server)
+    _wait_chart(driver, server)
+    assert "wonderfully" in driver.current_url, driver.current_url
+    _screenshot(driver, screenshots, "kim_cnn_typed")
+
+
+def test_kim_cnn_deep_link_shows_html_as_text(driver, server, screenshots):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    _open(driver, server, DEEP_LINK)
+    _assert_no_exception(driver, server)
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        pass
+    else:
+        message = alert.text
+        alert.dismiss()
+        pytest.fail(f"The deep link opened a JavaScript alert ({message!r}): HTML was executed.")
+
+    value = _textarea(driver, server).get_property("value")
+    assert "<script>" in value, (
+        f"the text area should show the link's text as typed, got {value!r}\n"
+        + _page_report(driver, server)
+    )
+    _wait_chart(driver, server)
+    _screenshot(driver, screenshots, "kim_cnn_deep_link")
