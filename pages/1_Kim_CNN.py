@@ -262,9 +262,11 @@ with tabs[1]:
         for w_index, width in enumerate(current.widths):
             fmap = current.feature_maps[w_index]
             argmax = current.pool_argmax[w_index]
-            filters_order = np.argsort(-fmap.max(axis=1), kind="stable")
+            peaks = fmap.max(axis=1)
+            filters_order = np.argsort(-peaks, kind="stable")
             if shown == "strongest 25":
-                filters_order = filters_order[:25]
+                filters_order = filters_order[: min(25, max(1, int((peaks > 0).sum())))]
+            silent = int((peaks == 0).sum())
             fig = figures.feature_map_heatmap(
                 fmap[filters_order],
                 current.tokens.tokens,
@@ -280,6 +282,11 @@ with tabs[1]:
                 f"{P}_fig_fmap_{width}",
                 f"kim-cnn-{variant}-width{width}-feature-map",
             )
+            if silent:
+                st.caption(
+                    f"{silent} of {len(peaks)} width-{width} filters do not fire anywhere on this "
+                    "text (ReLU keeps them at 0); they pass 0 to the classifier."
+                )
 
 # ---- filter explorer ----------------------------------------------------------------------
 with tabs[2]:
@@ -372,9 +379,11 @@ with tabs[4]:
         choice = c1.selectbox(
             "Explain the class",
             ["predicted", *range(len(class_names))],
-            format_func=lambda i: f"the predicted one ({class_names[current.predicted]})"
-            if i == "predicted"
-            else class_names[i],
+            format_func=lambda i: (
+                f"the predicted one ({class_names[current.predicted]})"
+                if i == "predicted"
+                else class_names[i]
+            ),
             key=f"{P}_ig_target",
         )
         target = current.predicted if choice == "predicted" else int(choice)

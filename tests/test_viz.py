@@ -57,3 +57,9 @@ def test_probability_bars_hold_the_numbers():
         ["a", "b"], ["neg", "pos"], np.array([[0.2, 0.8], [0.6, 0.4]]), "t"
     )
     assert list(fig.data[1].x) == [0.8, 0.4]
+
+
+def test_silent_filters_get_no_winner_marker():
+    fmap = np.array([[0.0, 0.0], [0.0, 0.4]], dtype=np.float32)
+    fig = figures.feature_map_heatmap(fmap, ["a", "b", "c", "d"], 3, [5, 9], np.array([0, 1]))
+    assert list(fig.data[1].y) == [1] and list(fig.data[1].x) == [1]

@@ -177,7 +177,7 @@ def attribute(
     target: int,
     device: torch.device,
     n_steps: int = 50,
-    internal_batch_size: int = 25,
+    internal_batch_size: int = 50,
 ) -> TokenAttribution | None:
     """Integrated Gradients of P(target) on the word vectors, from all-padding (zero) vectors."""
     tokens = tokenize(text, vocab)

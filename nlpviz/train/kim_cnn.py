@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from nlpviz.checkpoints import save_checkpoint
+from nlpviz.checkpoints import read_card, save_checkpoint
 from nlpviz.data.rotten import LabelledSplit, TaskData, load_task
 from nlpviz.data.tokenize import word_tokenize
 from nlpviz.data.vocab import Vocab
@@ -224,4 +224,4 @@ def train_kim_cnn(
         side_files={VOCAB_FILE: vocab.to_json(), FILTER_TABLE: filters},
     )
     log.info("%s: test accuracy %.4f (paper %.1f%%)", name, test_acc, paper)
-    return card
+    return read_card(name)

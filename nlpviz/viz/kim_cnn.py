@@ -62,7 +62,8 @@ def feature_map_heatmap(
             i .. i + width - 1.
         tokens: the sentence's tokens.
         filters: filter indices of the rows.
-        pool_argmax: (len(filters),) the position each filter's max-pool picked.
+        pool_argmax: (len(filters),) the position each filter's max-pool picked; marked only
+            for filters that fired somewhere.
     """
     feature_map = np.asarray(feature_map, dtype=np.float32)
     require_shape("feature_map", feature_map, (len(filters), None))
@@ -85,9 +86,11 @@ def feature_map_heatmap(
             "<extra></extra>",
         )
     )
+    # A filter that never fires (all zeros) has no real winner: its argmax 0 is a tie.
+    firing = [r for r in range(len(filters)) if feature_map[r].max() > 0]
     figure.add_scatter(
-        x=np.asarray(pool_argmax).tolist(),
-        y=list(range(len(filters))),
+        x=[int(pool_argmax[r]) for r in firing],
+        y=firing,
         mode="markers",
         marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "white"}},
         name="max-pool winner",
