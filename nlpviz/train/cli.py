@@ -53,11 +53,33 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("names", nargs="+", metavar="NAME", help="checkpoint name(s), or 'all'")
     train.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    sub.add_parser("list", help="list the checkpoints nlpviz can train and their state")
+    listing = sub.add_parser("list", help="list the checkpoints nlpviz can train and their state")
+    listing.add_argument(
+        "--markdown", action="store_true", help="print the README's table of trained checkpoints"
+    )
     return parser
 
 
-def _list() -> int:
+def _markdown_table() -> int:
+    print("| checkpoint | command | wall time | device | test accuracy | paper |")
+    print("|---|---|---|---|---|---|")
+    for name in TRAINABLES:
+        try:
+            card = read_card(name)
+        except CheckpointError:
+            print(f"| {name} | `{TRAINABLES[name].description}` | not trained | | | |")
+            continue
+        run, paper = card["run"], card["paper_figure"]
+        print(
+            f"| {name} | `{run['command']}` | {run['wall_time_s']:.0f} s | {run['device']} | "
+            f"{card['metrics']['test_accuracy']:.1%} | {paper['value']:.1%} ({paper['source']}) |"
+        )
+    return 0
+
+
+def _list(markdown: bool = False) -> int:
+    if markdown:
+        return _markdown_table()
     for name, trainable in TRAINABLES.items():
         try:
             card = read_card(name)
@@ -73,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     if args.command == "list":
-        return _list()
+        return _list(args.markdown)
     names = list(TRAINABLES) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in TRAINABLES]
     if unknown:
