@@ -9,7 +9,7 @@ import streamlit as st
 from nlpviz.analysis.kim_cnn import MAX_TOKENS, pretrained_vs_random, top_features
 from nlpviz.train.kim_cnn import PAPER_ACCURACY
 from nlpviz.ui import kim_cnn as kim
-from nlpviz.ui.loaders import LoadedKim, load_kim
+from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.widgets import (
     figure_with_data,
@@ -85,10 +85,10 @@ with left:
 show_notes(cleaned.notes)
 publish_query({"task": task, "variant": variant, "text": cleaned.text})
 
-loaded: dict[str, LoadedKim] = {}
+loaded: dict[str, LoadedModel] = {}
 for name_variant, name in kim.CHECKPOINTS[task].items():
-    result = load_kim(name, device)
-    if isinstance(result, LoadedKim):
+    result = load_model(name, device)
+    if isinstance(result, LoadedModel):
         loaded[name_variant] = result
     else:
         st.error(str(result), icon="🚫")
@@ -320,7 +320,7 @@ with tabs[2]:
         "Weight of this filter's pooled value for each class: "
         + ", ".join(f"{c} {v:+.3f}" for c, v in zip(class_names, votes, strict=True))
     )
-    top_ngrams = chosen.filters["top"][w_index][int(filter_index)]
+    top_ngrams = chosen.side["filters.json"]["top"][w_index][int(filter_index)]
     st.dataframe(
         pd.DataFrame(top_ngrams, columns=["n-gram (held-out)", "activation"]), hide_index=True
     )

@@ -10,7 +10,7 @@ import streamlit as st
 
 from nlpviz.analysis import kim_cnn as analysis
 from nlpviz.attribution import TokenAttribution
-from nlpviz.ui.loaders import LoadedKim, load_kim
+from nlpviz.ui.loaders import LoadedModel, load_model
 
 CHECKPOINTS: dict[str, dict[str, str]] = {
     "mr": {
@@ -28,9 +28,9 @@ CHECKPOINTS: dict[str, dict[str, str]] = {
 }
 
 
-def _model(name: str, device: str) -> LoadedKim:
-    loaded = load_kim(name, device)
-    if not isinstance(loaded, LoadedKim):
+def _model(name: str, device: str) -> LoadedModel:
+    loaded = load_model(name, device)
+    if not isinstance(loaded, LoadedModel):
         raise loaded
     return loaded
 

@@ -8,25 +8,32 @@ and needs no lock.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 import torch
 
-from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint
+from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.data.vocab import Vocab
-from nlpviz.models.kim_cnn import KimCNN
-from nlpviz.train.kim_cnn import FILTER_TABLE
+
+# card family -> "module:Class" with a ``from_checkpoint`` classmethod (imported on demand).
+FAMILIES = {
+    "kim_cnn": "nlpviz.models.kim_cnn:KimCNN",
+    "han": "nlpviz.models.han:HAN",
+    "flat_gru": "nlpviz.models.han:FlatAttentionGRU",
+    "mean_embedding": "nlpviz.models.han:MeanEmbeddingClassifier",
+}
 
 
 @dataclass(frozen=True)
-class LoadedKim:
+class LoadedModel:
     name: str
-    model: KimCNN
+    model: torch.nn.Module
     vocab: Vocab
     card: dict[str, Any]
-    filters: dict[str, Any]
+    side: dict[str, Any]  # the checkpoint's other JSON side files by file name
     device: torch.device
 
 
@@ -37,18 +44,28 @@ def freeze_for_serving(model: torch.nn.Module, device: torch.device) -> torch.nn
     return model
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
-def _load_kim(name: str, device: str, root: str) -> LoadedKim:
-    checkpoint = load_checkpoint(name, root=root, family="kim_cnn")
-    model = freeze_for_serving(KimCNN.from_checkpoint(checkpoint), torch.device(device))
-    vocab = Vocab.from_json(checkpoint.read_json(checkpoint.card["vocab_file"]))
-    filters = checkpoint.read_json(FILTER_TABLE)
-    return LoadedKim(name, model, vocab, checkpoint.card, filters, torch.device(device))
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def _load(name: str, device: str, root: str) -> LoadedModel:
+    family = read_card(name, root=root).get("family")
+    if family not in FAMILIES:
+        raise CheckpointError(f"Checkpoint '{name}' has an unknown family {family!r}.")
+    checkpoint = load_checkpoint(name, root=root, family=family)
+    module, cls = FAMILIES[family].split(":")
+    builder = getattr(importlib.import_module(module), cls)
+    model = freeze_for_serving(builder.from_checkpoint(checkpoint), torch.device(device))
+    vocab_file = checkpoint.card.get("vocab_file", "vocab.json")
+    vocab = Vocab.from_json(checkpoint.read_json(vocab_file))
+    side = {
+        f: checkpoint.read_json(f)
+        for f in checkpoint.card["files"]
+        if f.endswith(".json") and f != vocab_file
+    }
+    return LoadedModel(name, model, vocab, checkpoint.card, side, torch.device(device))
 
 
-def load_kim(name: str, device: str | torch.device) -> LoadedKim | CheckpointError:
+def load_model(name: str, device: str | torch.device) -> LoadedModel | CheckpointError:
     """The cached model, or the error to show (missing/corrupt files name the train command)."""
     try:
-        return _load_kim(name, str(device), str(checkpoint_root()))
+        return _load(name, str(device), str(checkpoint_root()))
     except CheckpointError as error:
         return error
