@@ -19,6 +19,7 @@ from nlpviz.ui.widgets import (
     show_notes,
     text_input,
 )
+from nlpviz.viz import common as common_figures
 from nlpviz.viz import kim_cnn as figures
 from nlpviz.viz.common import escape_markdown
 
@@ -150,7 +151,7 @@ with tabs[0]:
         )
         rows = [v for v in loaded if readings.get(v) is not None]
         probs = np.stack([readings[v].probabilities for v in rows])
-        fig = figures.probability_bars(
+        fig = common_figures.probability_bars(
             [f"CNN-{v}" for v in rows], class_names, probs, "Every variant on your text"
         )
         data = pd.DataFrame(probs, columns=[f"P({c})" for c in class_names])
@@ -435,7 +436,7 @@ with tabs[5]:
 # ---- cards --------------------------------------------------------------------------------
 with tabs[6]:
     figure_with_data(
-        figures.learning_curves({f"CNN-{v}": m.card["history"] for v, m in loaded.items()}),
+        common_figures.learning_curves({f"CNN-{v}": m.card["history"] for v, m in loaded.items()}),
         pd.DataFrame(
             [dict(h, variant=f"CNN-{v}") for v, m in loaded.items() for h in m.card["history"]]
         ),

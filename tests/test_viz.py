@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from nlpviz.viz import common as common_figures
 from nlpviz.viz import kim_cnn as figures
 from nlpviz.viz.common import figure_json_bytes, token_labels
 
@@ -34,7 +35,7 @@ def test_figures_reject_mismatched_shapes_naming_both():
     with pytest.raises(ValueError, match="scores"):
         figures.attribution_bars(["a", "b"], np.zeros(3), "pos")
     with pytest.raises(ValueError, match="probabilities"):
-        figures.probability_bars(["m"], ["neg", "pos"], np.zeros((1, 3)), "t")
+        common_figures.probability_bars(["m"], ["neg", "pos"], np.zeros((1, 3)), "t")
 
 
 def test_html_helpers_escape_user_text():
@@ -53,7 +54,7 @@ def test_full_size_heatmap_stays_under_the_size_budget():
 
 
 def test_probability_bars_hold_the_numbers():
-    fig = figures.probability_bars(
+    fig = common_figures.probability_bars(
         ["a", "b"], ["neg", "pos"], np.array([[0.2, 0.8], [0.6, 0.4]]), "t"
     )
     assert list(fig.data[1].x) == [0.8, 0.4]

@@ -118,3 +118,35 @@ def parse_upload(filename: str, data: bytes, max_items: int = MAX_BATCH_ITEMS) -
         notes.append(f"The file has {len(items):,} items; the first {max_items:,} are used.")
         items = items[:max_items]
     return UploadedItems(items=tuple(items), encoding=encoding, notes=tuple(notes))
+
+
+MAX_DOCUMENT_CHARS = 60_000
+"""A pasted or uploaded document is read up to this many characters (about 10,000 words)."""
+
+
+@dataclass(frozen=True)
+class UploadedDocuments:
+    """An upload read as documents: one for a .txt/.md file, one per row for a .csv file."""
+
+    documents: tuple[str, ...]
+    encoding: str
+    notes: tuple[str, ...] = ()
+    from_csv: bool = False
+
+
+def parse_document_upload(
+    filename: str, data: bytes, max_items: int = MAX_BATCH_ITEMS
+) -> UploadedDocuments:
+    """Read an uploaded ``.txt``/``.md`` file as one document, or a ``.csv`` as many.
+
+    Raises:
+        UploadError: empty, binary, a CSV without a ``text`` column, or nothing readable.
+    """
+    if filename.lower().endswith(".csv"):
+        items = parse_upload(filename, data, max_items=max_items)
+        return UploadedDocuments(items.items, items.encoding, items.notes, from_csv=True)
+    text, encoding, notes = decode_bytes(data)
+    cleaned = clean_text(text, max_chars=MAX_DOCUMENT_CHARS)
+    if cleaned.is_empty:
+        raise UploadError("The file has no text.")
+    return UploadedDocuments((cleaned.text,), encoding, tuple(notes) + cleaned.notes)

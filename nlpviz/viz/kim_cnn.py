@@ -16,36 +16,6 @@ from nlpviz.viz.common import (
     token_labels,
 )
 
-CLASS_COLOURS = ("#c0392b", "#27ae60", "#2e86c1", "#8e44ad", "#d68910")
-
-
-def probability_bars(
-    rows: Sequence[str], class_names: Sequence[str], probabilities: np.ndarray, title: str
-) -> go.Figure:
-    """Horizontal stacked bars: one row per model, one segment per class.
-
-    Args:
-        rows: row labels (model variants), length R.
-        probabilities: (R, classes).
-    """
-    probabilities = np.asarray(probabilities, dtype=float)
-    require_shape("probabilities", probabilities, (len(rows), len(class_names)))
-    figure = go.Figure()
-    for c, name in enumerate(class_names):
-        figure.add_bar(
-            y=[escape(r) for r in rows],
-            x=probabilities[:, c],
-            name=escape(name),
-            orientation="h",
-            marker_color=CLASS_COLOURS[c % len(CLASS_COLOURS)],
-            text=[f"{p:.0%}" for p in probabilities[:, c]],
-            textposition="inside",
-            hovertemplate=f"{escape(name)}: %{{x:.3f}}<extra>%{{y}}</extra>",
-        )
-    figure.update_layout(barmode="stack", xaxis={"range": [0, 1], "title": "probability"})
-    figure.update_yaxes(autorange="reversed")
-    return base_layout(figure, title, height=110 + 45 * len(rows))
-
 
 def feature_map_heatmap(
     feature_map: np.ndarray,
@@ -159,22 +129,6 @@ def attribution_bars(tokens: Sequence[str], scores: np.ndarray, target_name: str
     )
     figure.update_yaxes(title=f"contribution to P({escape(target_name)})", zeroline=True)
     return base_layout(figure, f"Integrated Gradients toward '{target_name}'", height=380)
-
-
-def learning_curves(histories: dict[str, list[dict]]) -> go.Figure:
-    """Dev accuracy per epoch for several models (their cards' ``history``)."""
-    figure = go.Figure()
-    for name, history in histories.items():
-        figure.add_scatter(
-            x=[h["epoch"] for h in history],
-            y=[h["dev_accuracy"] for h in history],
-            mode="lines+markers",
-            name=escape(name),
-            hovertemplate="epoch %{x}: dev accuracy %{y:.3f}<extra>" + escape(name) + "</extra>",
-        )
-    figure.update_xaxes(title="epoch")
-    figure.update_yaxes(title="dev accuracy", tickformat=".0%")
-    return base_layout(figure, "Learning curves (dev split)", height=340)
 
 
 def highlight_spans_html(
