@@ -10,7 +10,7 @@ import streamlit as st
 
 from nlpviz.analysis import kim_cnn as analysis
 from nlpviz.attribution import TokenAttribution
-from nlpviz.ui.loaders import LoadedModel, load_model
+from nlpviz.ui.loaders import require_model
 
 CHECKPOINTS: dict[str, dict[str, str]] = {
     "mr": {
@@ -28,16 +28,9 @@ CHECKPOINTS: dict[str, dict[str, str]] = {
 }
 
 
-def _model(name: str, device: str) -> LoadedModel:
-    loaded = load_model(name, device)
-    if not isinstance(loaded, LoadedModel):
-        raise loaded
-    return loaded
-
-
 @st.cache_data(max_entries=512, show_spinner=False)
 def reading(name: str, device: str, text: str) -> analysis.KimReading | None:
-    loaded = _model(name, device)
+    loaded = require_model(name, device)
     return analysis.read_text(
         loaded.model, loaded.vocab, text, loaded.card["class_names"], loaded.device
     )
@@ -51,7 +44,7 @@ class TimedAttribution:
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def attribution(name: str, device: str, text: str, target: int, n_steps: int) -> TimedAttribution:
-    loaded = _model(name, device)
+    loaded = require_model(name, device)
     start = time.perf_counter()
     result = analysis.attribute(
         loaded.model, loaded.vocab, text, target, loaded.device, n_steps=n_steps
@@ -61,7 +54,7 @@ def attribution(name: str, device: str, text: str, target: int, n_steps: int) ->
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def neighbours(name: str, device: str, word: str, k: int = 8) -> dict[str, list | None]:
-    loaded = _model(name, device)
+    loaded = require_model(name, device)
     return {
         role: analysis.nearest_neighbours(table, loaded.vocab, word, k)
         for role, table in analysis.embedding_tables(loaded.model).items()
@@ -70,12 +63,12 @@ def neighbours(name: str, device: str, word: str, k: int = 8) -> dict[str, list 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def class_weights(name: str, device: str) -> np.ndarray:
-    return analysis.filter_class_weights(_model(name, device).model)
+    return analysis.filter_class_weights(require_model(name, device).model)
 
 
 def classify_file(name: str, device: str, texts: tuple[str, ...]) -> np.ndarray:
     """Probabilities for every uploaded text, with a progress bar (not cached: files vary)."""
-    loaded = _model(name, device)
+    loaded = require_model(name, device)
     bar = st.progress(0.0, text=f"Classifying {len(texts):,} texts…")
     start = time.perf_counter()
 

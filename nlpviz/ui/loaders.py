@@ -69,3 +69,12 @@ def load_model(name: str, device: str | torch.device) -> LoadedModel | Checkpoin
         return _load(name, str(device), str(checkpoint_root()))
     except CheckpointError as error:
         return error
+
+
+def require_model(name: str, device: str | torch.device) -> LoadedModel:
+    """The cached model, raising its :class:`CheckpointError` (for cached computations, which
+    only run after the page has shown load errors)."""
+    loaded = load_model(name, device)
+    if isinstance(loaded, CheckpointError):
+        raise loaded
+    return loaded
