@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 
@@ -34,3 +36,14 @@ def describe_device(device: torch.device) -> str:
 
 def cuda_available() -> bool:
     return torch.cuda.is_available()
+
+
+def configure_serving_threads() -> int:
+    """Give PyTorch one intra-op thread in a serving process (``NLPVIZ_TORCH_THREADS`` overrides).
+
+    The models are small, and a live server shares its cores with other sessions: with two
+    threads waiting on each other, a 2 ms forward pass took 100 ms whenever the other core was
+    busy (benchmarks/bench_kim_cnn.py). Returns the thread count now in force.
+    """
+    torch.set_num_threads(int(os.environ.get("NLPVIZ_TORCH_THREADS", "1")))
+    return torch.get_num_threads()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -277,8 +279,12 @@ with tabs[1]:
             )
             figure_with_data(
                 fig,
-                figures.feature_map_frame(
-                    fmap[filters_order], current.tokens.tokens, width, filters_order.tolist()
+                functools.partial(
+                    figures.feature_map_frame,
+                    fmap[filters_order],
+                    current.tokens.tokens,
+                    width,
+                    filters_order.tolist(),
                 ),
                 f"{P}_fig_fmap_{width}",
                 f"kim-cnn-{variant}-width{width}-feature-map",

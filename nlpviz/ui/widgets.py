@@ -6,7 +6,7 @@ round-trip through ``st.query_params`` so a view can be shared as a link.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -106,15 +106,23 @@ def file_upload(prefix: str) -> UploadedItems | None:
 
 def figure_with_data(
     figure: go.Figure,
-    data: pd.DataFrame,
+    data: pd.DataFrame | Callable[[], pd.DataFrame],
     key: str,
     filename: str,
 ) -> None:
-    """Draw a plotly figure (PNG via its camera button) and offer its numbers as CSV."""
+    """Draw a plotly figure (PNG via its camera button) and offer its numbers as CSV.
+
+    ``data`` may be a function: the table is then built only when the button is clicked.
+    """
     st.plotly_chart(figure, key=key, config=export_config(filename), width="stretch")
+
+    def csv() -> bytes:
+        frame = data() if callable(data) else data
+        return frame.to_csv(index=False).encode("utf-8")
+
     st.download_button(
         "Download the numbers (CSV)",
-        data=data.to_csv(index=False).encode("utf-8"),
+        data=csv if callable(data) else csv(),
         file_name=f"{filename}.csv",
         mime="text/csv",
         key=f"{key}_csv",
