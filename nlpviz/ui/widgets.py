@@ -7,7 +7,6 @@ round-trip through ``st.query_params`` so a view can be shared as a link.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -127,13 +126,3 @@ def figure_with_data(
         mime="text/csv",
         key=f"{key}_csv",
     )
-
-
-@dataclass(frozen=True)
-class ErrorBox:
-    """A message for the user instead of a stack trace."""
-
-    message: str
-
-    def show(self) -> None:
-        st.error(self.message, icon="🚫")
