@@ -55,7 +55,7 @@ PAPERS: tuple[Paper, ...] = (
         "Yang et al.",
         2016,
         "Attention over words builds sentences; attention over sentences builds the document.",
-        None,
+        "pages/2_HAN.py",
     ),
     Paper(
         "vaswani",

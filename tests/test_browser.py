@@ -379,3 +379,14 @@ def test_kim_cnn_deep_link_shows_html_as_text(driver, server, screenshots):
     )
     _wait_chart(driver, server)
     _screenshot(driver, screenshots, "kim_cnn_deep_link")
+
+
+def test_han_page_opens_by_url_and_draws_the_document(driver, server, screenshots):
+    _open(driver, server, "/HAN?task=news")
+    _assert_no_exception(driver, server)
+    _wait_chart(driver, server)
+    bars = driver.find_elements("css selector", "div[title^='sentence ']")
+    assert len(bars) >= 2, "the document view should draw one bar per sentence\n" + _page_report(
+        driver, server
+    )
+    _screenshot(driver, screenshots, "han")

@@ -153,6 +153,7 @@ def word_attention_heatmap(
     figure = go.Figure(
         go.Heatmap(
             z=np.round(z, 5),
+            y=list(range(1, len(sentences) + 1)),  # sentences numbered from 1, as in the bars
             customdata=text,
             colorscale="Blues",
             zmin=0.0,
