@@ -216,12 +216,21 @@ with tabs[0]:
                 doc.sentences, read.sentence_attention, read.word_attention, scale, collapse
             )
         )
-        data = figures.document_frame(
-            doc.sentence_texts, doc.sentences, read.sentence_attention, read.word_attention
-        )
+
+        def document_data() -> pd.DataFrame:
+            return figures.document_frame(
+                doc.sentence_texts, doc.sentences, read.sentence_attention, read.word_attention
+            )
+
         figure_with_data(
             figures.sentence_attention_bars(doc.sentence_texts, read.sentence_attention),
-            data.drop_duplicates("sentence")[["sentence", "sentence_attention", "sentence_text"]],
+            lambda: pd.DataFrame(
+                {
+                    "sentence": range(1, len(doc.sentences) + 1),
+                    "sentence_attention": read.sentence_attention,
+                    "sentence_text": doc.sentence_texts,
+                }
+            ),
             f"{P}_fig_sentences",
             "han-sentence-attention",
         )
@@ -229,7 +238,7 @@ with tabs[0]:
             figures.word_attention_heatmap(
                 doc.sentences, read.sentence_attention, read.word_attention, scale
             ),
-            data,
+            document_data,
             f"{P}_fig_words",
             "han-word-attention",
         )

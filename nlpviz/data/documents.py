@@ -60,13 +60,12 @@ _CLOSERS = "\"'”’)]»"
 _END = re.compile(
     r"(?P<stop>[.!?…]+)(?P<close>[" + re.escape(_CLOSERS) + r"]*)(?P<artefact>\?(?=\S))?"
 )
-_WORD_BEFORE = re.compile(r"(\S+)$")
 _LINE_BREAK = re.compile(r"[ \t]*(?:\r\n|\r|\n)[\s]*")
 
 
 def _is_boundary(block: str, match: re.Match) -> bool:
     """Whether the terminator ``match`` inside ``block`` ends a sentence."""
-    rest = block[match.end() :]
+    rest = block[match.end() : match.end() + 200]  # a window: copying the tail was quadratic
     if match.group("artefact"):
         nxt = rest[:1]  # '"?' is glued to the next word: "He left."?Then ...
     else:
@@ -78,10 +77,13 @@ def _is_boundary(block: str, match: re.Match) -> bool:
         return False  # "etc. and so on", "... and then"
     if match.group("stop") != "." or match.group("close"):
         return True  # "!", "?", "...", or a quote/bracket after the stop: `He left." Then`
-    before = _WORD_BEFORE.search(block[: match.start()])
-    if before is None:
+    # Scan back to the word before the stop (a regex over block[:start] was quadratic).
+    end = begin = match.start()
+    while begin > 0 and not block[begin - 1].isspace():
+        begin -= 1
+    if begin == end:
         return True
-    word = before.group(1).lstrip(_OPENERS)
+    word = block[begin:end].lstrip(_OPENERS)
     bare = word.replace(".", "").lower()
     if bare in ABBREVIATIONS or (bare in NUMBER_ABBREVIATIONS and nxt.isdigit()):
         return False  # "Mr. Smith", "e.g. London", "Feb. 11", "No. 10"
