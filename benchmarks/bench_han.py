@@ -40,14 +40,8 @@ import json
 import os
 import platform
 import pstats
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,15 +56,9 @@ for _path in (REPO_ROOT, BENCH_DIR):
         sys.path.insert(0, str(_path))
 
 from bench_kim_cnn import (  # noqa: E402
-    CHROMEDRIVER,
-    CHROMIUM,
-    RENDERED_JS,
+    cold_start,
     cpu_model,
-    free_port,
     percentile,
-    process_tree,
-    start_browser,
-    status_kb,
     streamlit_serialise,
     summary_ms,
     verdict,
@@ -351,111 +339,6 @@ def profile_view(loaded: Loaded, text: str, views: int = 5, top: int = 18) -> st
 # ---- app cold start ---------------------------------------------------------------------------
 
 
-def cold_start(task: str, timeout: float) -> dict:
-    """Start the app, time health and the first full render of /HAN, read its peak memory.
-
-    The same sequence as ``bench_kim_cnn.cold_start`` (whose URL is the Kim page's), with its
-    helpers.
-    """
-    result: dict = {"browser": None}
-    browser_ok = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
-    driver = None
-    user_data_dir = tempfile.mkdtemp(prefix="bench-han-chromium-")
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch anything
-    if browser_ok:
-        try:
-            start = time.perf_counter()
-            driver = start_browser(user_data_dir)
-            driver.set_page_load_timeout(timeout)
-            result["browser_start_s"] = time.perf_counter() - start
-            result["browser"] = "chromium " + str(driver.capabilities.get("browserVersion", "?"))
-        except Exception as error:  # noqa: BLE001 - report and fall back to health only
-            result["browser_error"] = f"{type(error).__name__}: {error}".splitlines()[0]
-            driver = None
-    else:
-        result["browser_error"] = f"{CHROMIUM} or {CHROMEDRIVER} not found"
-
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench-han-streamlit-", suffix=".log", delete=False)
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    t0 = time.perf_counter()
-    server = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-        start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = t0 + timeout
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {server.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"no health answer in {timeout:.0f} s; see {log.name}")
-            time.sleep(0.02)
-        result["health_s"] = time.perf_counter() - t0
-
-        if driver is not None:
-            from selenium.webdriver.support.ui import WebDriverWait
-
-            url = f"{base}/HAN?task={task}"
-            result["url"] = url
-            driver.get(url)
-            WebDriverWait(
-                driver, max(1.0, deadline - time.perf_counter()), poll_frequency=0.02
-            ).until(lambda d: d.execute_script(RENDERED_JS))
-            result["page_rendered_s"] = time.perf_counter() - t0
-            result["plotly_charts"] = driver.execute_script(
-                "return document.querySelectorAll('.js-plotly-plot').length;"
-            )
-            result["exceptions_on_page"] = driver.execute_script(
-                "return document.querySelectorAll(\"[data-testid='stException']\").length;"
-            )
-            result["errors_on_page"] = driver.execute_script(
-                "return Array.from(document.querySelectorAll("
-                "\"[data-testid='stAlertContentError']\")).map(e => e.innerText.slice(0, 160));"
-            )
-        pids = process_tree(server.pid)
-        result["server_pids"] = len(pids)
-        result["peak_rss_mb"] = sum(status_kb(p, "VmHWM") for p in pids) / 1024
-        result["rss_mb"] = sum(status_kb(p, "VmRSS") for p in pids) / 1024
-    except Exception as error:  # noqa: BLE001 - the rest of the report still stands
-        result["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
-    finally:
-        if driver is not None:
-            driver.quit()
-        shutil.rmtree(user_data_dir, ignore_errors=True)
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        result["server_exit_code"] = server.returncode
-        log.close()
-        if "error" in result:
-            result["log"] = log.name
-        else:
-            os.unlink(log.name)
-    return result
-
-
-# ---- report -----------------------------------------------------------------------------------
-
-
 def kb(n_bytes: int) -> float:
     return n_bytes / 1024
 
@@ -530,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cProfile of 5 views at {max(WORD_COUNTS)} words:\n{profile}", file=sys.stderr)
 
     task = str(loaded.card.get("task", "news"))
-    app = {"skipped": True} if args.skip_app else cold_start(task, args.app_timeout)
+    app = {"skipped": True} if args.skip_app else cold_start(f"/HAN?task={task}", args.app_timeout)
     header["loadavg_at_end"] = list(os.getloadavg())
 
     targets = {}

@@ -356,12 +356,13 @@ def start_browser(user_data_dir: str):
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def cold_start(loaded: Loaded, timeout: float) -> dict:
-    """Start the app, time health and the first full render of /Kim_CNN, read its peak memory."""
+def cold_start(page: str, timeout: float) -> dict:
+    """Start the app, time health and the first full render of ``page`` (a path with its query,
+    e.g. ``/Kim_CNN?task=mr``), then read the server's peak memory."""
     result: dict = {"browser": None}
     browser_ok = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
     driver = None
-    user_data_dir = tempfile.mkdtemp(prefix="bench-kim-chromium-")
+    user_data_dir = tempfile.mkdtemp(prefix="bench-chromium-")
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch anything
     if browser_ok:
         try:
@@ -411,8 +412,7 @@ def cold_start(loaded: Loaded, timeout: float) -> dict:
         if driver is not None:
             from selenium.webdriver.support.ui import WebDriverWait
 
-            task = loaded.card.get("task", "mr")
-            url = f"{base}/Kim_CNN?task={task}&variant={loaded.variant}"
+            url = f"{base}{page}"
             result["url"] = url
             driver.get(url)
             WebDriverWait(
@@ -533,7 +533,14 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"... {n} tokens done ({time.perf_counter() - bench_start:.0f} s)", file=sys.stderr)
 
-    app = {"skipped": True} if args.skip_app else cold_start(loaded, args.app_timeout)
+    app = (
+        {"skipped": True}
+        if args.skip_app
+        else cold_start(
+            f"/Kim_CNN?task={loaded.card.get('task', 'mr')}&variant={loaded.variant}",
+            args.app_timeout,
+        )
+    )
     header["loadavg_at_end"] = list(os.getloadavg())
 
     view64 = per_length[64]["view_25"]["view"]["p50_ms"] if 64 in per_length else float("nan")

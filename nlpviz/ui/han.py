@@ -11,6 +11,7 @@ import streamlit as st
 from nlpviz.analysis import han as analysis
 from nlpviz.analysis.stats import spearman
 from nlpviz.ui.loaders import require_model
+from nlpviz.ui.widgets import progress_bar
 
 TASKS = {
     "news": "News outlet: which of 9 outlets published this article?",
@@ -68,16 +69,7 @@ def attention_vs_attribution(
 def classify_file(name: str, device: str, texts: tuple[str, ...]):
     """Predictions for many documents with a progress bar and a time estimate (not cached)."""
     loaded = require_model(name, device)
-    bar = st.progress(0.0, text=f"Reading {len(texts):,} documents…")
-    start = time.perf_counter()
-
-    def progress(fraction: float) -> None:
-        elapsed = time.perf_counter() - start
-        remaining = elapsed / fraction - elapsed if fraction > 0 else 0.0
-        bar.progress(fraction, text=f"Read {fraction:.0%}, about {remaining:.0f} s left")
-
-    result = analysis.classify_documents(
-        loaded.model, loaded.vocab, list(texts), loaded.device, progress=progress
-    )
-    bar.empty()
-    return result
+    with progress_bar(f"Reading {len(texts):,} documents…") as progress:
+        return analysis.classify_documents(
+            loaded.model, loaded.vocab, list(texts), loaded.device, progress=progress
+        )

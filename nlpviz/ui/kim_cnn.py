@@ -11,6 +11,7 @@ import streamlit as st
 from nlpviz.analysis import kim_cnn as analysis
 from nlpviz.attribution import TokenAttribution
 from nlpviz.ui.loaders import require_model
+from nlpviz.ui.widgets import progress_bar
 
 CHECKPOINTS: dict[str, dict[str, str]] = {
     "mr": {
@@ -69,16 +70,7 @@ def class_weights(name: str, device: str) -> np.ndarray:
 def classify_file(name: str, device: str, texts: tuple[str, ...]) -> np.ndarray:
     """Probabilities for every uploaded text, with a progress bar (not cached: files vary)."""
     loaded = require_model(name, device)
-    bar = st.progress(0.0, text=f"Classifying {len(texts):,} texts…")
-    start = time.perf_counter()
-
-    def progress(fraction: float) -> None:
-        elapsed = time.perf_counter() - start
-        remaining = elapsed / fraction - elapsed if fraction > 0 else 0.0
-        bar.progress(fraction, text=f"Classified {fraction:.0%}, about {remaining:.0f} s left")
-
-    probabilities = analysis.classify_many(
-        loaded.model, loaded.vocab, list(texts), loaded.device, progress=progress
-    )
-    bar.empty()
-    return probabilities
+    with progress_bar(f"Classifying {len(texts):,} texts…") as progress:
+        return analysis.classify_many(
+            loaded.model, loaded.vocab, list(texts), loaded.device, progress=progress
+        )

@@ -6,7 +6,9 @@ round-trip through ``st.query_params`` so a view can be shared as a link.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -126,3 +128,20 @@ def figure_with_data(
         mime="text/csv",
         key=f"{key}_csv",
     )
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[float], None]]:
+    """A progress bar with a time-left estimate; yields the ``progress(fraction)`` callback."""
+    bar = st.progress(0.0, text=label)
+    start = time.perf_counter()
+
+    def progress(fraction: float) -> None:
+        elapsed = time.perf_counter() - start
+        remaining = elapsed / fraction - elapsed if fraction > 0 else 0.0
+        bar.progress(fraction, text=f"{fraction:.0%} done, about {remaining:.0f} s left")
+
+    try:
+        yield progress
+    finally:
+        bar.empty()
