@@ -369,9 +369,10 @@ with tabs[2]:
                 "the noise."
             )
         else:
+            outcome = "ties with HAN" if abs(gap) < 1e-9 else f"beats HAN by {-gap:.1%}"
             verdict = (
-                f"**Not reproduced:** the flat {best_flat} does as well as or better than HAN "
-                f"({-gap:.1%}) on our {n:,} test documents."
+                f"**Not reproduced:** the flat model '{best_flat}' {outcome} "
+                f"({flats[best_flat]:.1%}) on our {n:,} test documents."
             )
         st.markdown(verdict)
     st.markdown(
