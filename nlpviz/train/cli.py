@@ -44,6 +44,15 @@ def _han(model: str, task: str) -> Trainable:
     return Trainable(f"{titles[model]} on {data[task]}", run)
 
 
+def _tagger(variant: str, task: str) -> Trainable:
+    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
+        from nlpviz.train.tagger import TaggerRecipe, train_tagger
+
+        return train_tagger(name, TaggerRecipe(variant=variant, task=task), device, seed, command)
+
+    return Trainable(f"{variant.upper()} tagger on {task}", run)
+
+
 TRAINABLES: dict[str, Trainable] = {
     "kim-cnn-rand-mr": _kim("rand", "mr"),
     "kim-cnn-static-mr": _kim("static", "mr"),
@@ -59,6 +68,15 @@ TRAINABLES: dict[str, Trainable] = {
     "han-drugs": _han("han", "drugs"),
     "flat-gru-drugs": _han("flat_gru", "drugs"),
     "mean-emb-drugs": _han("mean_embedding", "drugs"),
+    "tagger-blstm-wnut-ner": _tagger("blstm", "wnut-ner"),
+    "tagger-blstm-cnn-wnut-ner": _tagger("blstm-cnn", "wnut-ner"),
+    "tagger-blstm-cnn-crf-wnut-ner": _tagger("blstm-cnn-crf", "wnut-ner"),
+    "tagger-blstm-news-ner": _tagger("blstm", "news-ner"),
+    "tagger-blstm-cnn-news-ner": _tagger("blstm-cnn", "news-ner"),
+    "tagger-blstm-cnn-crf-news-ner": _tagger("blstm-cnn-crf", "news-ner"),
+    "tagger-blstm-news-pos": _tagger("blstm", "news-pos"),
+    "tagger-blstm-cnn-news-pos": _tagger("blstm-cnn", "news-pos"),
+    "tagger-blstm-cnn-crf-news-pos": _tagger("blstm-cnn-crf", "news-pos"),
 }
 DEFAULT_SEED = 1
 
@@ -70,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("names", nargs="+", metavar="NAME", help="checkpoint name(s), or 'all'")
     train.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    data = sub.add_parser("data", help="build a derived training corpus (training only)")
+    data.add_argument("corpus", choices=["silver-news"], help="silver-news: spaCy-tagged news")
+    data.add_argument("--max-articles", type=int, default=None, help="a seeded sample")
+    data.add_argument("--out", default=None, help="where to write it (default: ~/.cache/nlpviz)")
     listing = sub.add_parser("list", help="list the checkpoints nlpviz can train and their state")
     listing.add_argument(
         "--markdown", action="store_true", help="print the README's table of trained checkpoints"
@@ -112,6 +134,16 @@ def _list(markdown: bool = False) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    if args.command == "data":
+        from nlpviz.data.conll import DEFAULT_SILVER_PATH, build_silver_news
+
+        try:
+            record = build_silver_news(args.out or DEFAULT_SILVER_PATH, args.max_articles)
+        except MissingTrainingData as error:
+            print(error, file=sys.stderr)
+            return 3
+        log.info("silver news corpus written: %s", {k: record[k] for k in list(record)[:6]})
+        return 0
     if args.command == "list":
         return _list(args.markdown)
     names = list(TRAINABLES) if args.names == ["all"] else args.names
