@@ -105,3 +105,25 @@ def test_checkpoint_round_trip_rebuilds_the_constraints(tmp_path):
     words, chars = batch()
     torch.testing.assert_close(rebuilt(words, chars).emissions, model(words, chars).emissions)
     assert rebuilt.crf.constrained and rebuilt.config.tags == TAGS
+
+
+@pytest.mark.parametrize("variant", ["blstm", "blstm-cnn", "blstm-cnn-crf"])
+def test_committed_wnut_taggers_verify_and_tag(variant):
+    from nlpviz.data.vocab import Vocab
+    from nlpviz.train.tagger import make_batch
+
+    name = f"tagger-{variant}-wnut-ner"
+    checkpoint = load_checkpoint(name, family="tagger")
+    card = checkpoint.card
+    assert card["run"]["command"].startswith(f"nlpviz train {name}")
+    assert 0.2 < card["metrics"]["test_f1"] <= 1.0
+    assert card["paper_figure"]["source"].startswith("Ma & Hovy (2016)")
+    model = Tagger.from_checkpoint(checkpoint)
+    vocab = Vocab.from_json(checkpoint.read_json("vocab.json"))
+    chars = Vocab.from_json(checkpoint.read_json("chars.json"))
+    from nlpviz.data.conll import TaggedSentence
+
+    sentence = TaggedSentence(tokens=("Barack", "Obama", "visited", "London"), tags=("O",) * 4)
+    words, char_ids = make_batch([sentence], vocab, chars, model.config.char_window)
+    out = model(words, char_ids if model.config.use_chars else None)
+    assert len(out.paths[0]) == 4
