@@ -39,7 +39,7 @@ PAPERS: tuple[Paper, ...] = (
         "Ma & Hovy",
         2016,
         "Character CNN + BiLSTM emissions + CRF transitions; Viterbi picks the tag path.",
-        None,
+        "pages/3_Tagger.py",
     ),
     Paper(
         "sutskever",

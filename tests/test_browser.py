@@ -390,3 +390,10 @@ def test_han_page_opens_by_url_and_draws_the_document(driver, server, screenshot
         driver, server
     )
     _screenshot(driver, screenshots, "han")
+
+
+def test_tagger_page_opens_by_url_and_draws_the_lattice(driver, server, screenshots):
+    _open(driver, server, "/Tagger?text=Taylor%20Swift%20played%20in%20New%20York")
+    _assert_no_exception(driver, server)
+    _wait_chart(driver, server)
+    _screenshot(driver, screenshots, "tagger")

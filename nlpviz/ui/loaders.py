@@ -27,6 +27,7 @@ FAMILIES = {
     "han": "nlpviz.models.han:HAN",
     "flat_gru": "nlpviz.models.han:FlatAttentionGRU",
     "mean_embedding": "nlpviz.models.han:MeanEmbeddingClassifier",
+    "tagger": "nlpviz.models.tagger:Tagger",
 }
 
 
