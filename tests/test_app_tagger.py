@@ -172,3 +172,18 @@ def test_query_params_seed_the_inputs_and_missing_checkpoints_name_the_command(
     empty = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert not empty.exception
     assert "nlpviz train tagger-blstm-cnn-crf-wnut-ner" in " ".join(e.value for e in empty.error)
+
+
+@pytest.mark.parametrize("task", ["news-ner", "news-pos"])
+def test_silver_news_tasks_run_when_their_checkpoints_exist(task):
+    from nlpviz.checkpoints import checkpoint_root
+
+    if not (checkpoint_root() / f"tagger-blstm-cnn-crf-{task}").is_dir():
+        pytest.skip(f"no committed {task} checkpoint (train it with nlpviz train)")
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.selectbox(key="tag_task").set_value(task).run()
+    assert not at.exception, at.exception
+    at.text_area(key="tag_text").input("The European Union warned Britain on Monday.").run()
+    assert not at.exception, at.exception
+    shown = [str(e.value) for kind in ("caption", "markdown", "info") for e in getattr(at, kind)]
+    assert "silver" in " ".join(shown).lower()
