@@ -111,11 +111,16 @@ def _markdown_table() -> int:
         except CheckpointError:
             print(f"| {name} | `{TRAINABLES[name].description}` | not trained | | | |")
             continue
-        run, paper = card["run"], card["paper_figure"]
+        run, paper, metrics = card["run"], card["paper_figure"], card["metrics"]
         quoted = f"{paper['value']:.1%} ({paper['source']})" if paper.get("value") else "—"
+        score = (
+            f"F1 {metrics['test_f1']:.1%}"
+            if "test_f1" in metrics
+            else f"{metrics['test_accuracy']:.1%}"
+        )
         print(
             f"| {name} | `{run['command']}` | {run['wall_time_s']:.0f} s | {run['device']} | "
-            f"{card['metrics']['test_accuracy']:.1%} | {quoted} |"
+            f"{score} | {quoted} |"
         )
     return 0
 
@@ -126,8 +131,9 @@ def _list(markdown: bool = False) -> int:
     for name, trainable in TRAINABLES.items():
         try:
             card = read_card(name)
-            metric = card.get("metrics", {}).get("test_accuracy")
-            state = f"trained, test accuracy {metric:.3f}" if metric is not None else "trained"
+            metrics = card.get("metrics", {})
+            metric = metrics.get("test_accuracy", metrics.get("test_f1"))
+            state = f"trained, test score {metric:.3f}" if metric is not None else "trained"
         except CheckpointError:
             state = "not trained"
         print(f"{name:28s} {trainable.description:45s} {state}")
