@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from apptest_helpers import messages, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 HAN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "2_HAN.py")
@@ -14,22 +14,6 @@ DOCUMENT = (
     "The minister arrived in Dublin on Monday. She met the prime minister at noon. "
     '"We agreed on most points," she said afterwards. Talks will continue next week.'
 )
-
-
-def specs(at: AppTest) -> dict[str, dict]:
-    found = {}
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        found[spec["layout"].get("title", {}).get("text", "")] = spec
-    return found
-
-
-def text_of(at: AppTest) -> str:
-    return " | ".join(
-        str(e.value)
-        for kind in ("error", "warning", "info", "caption", "markdown", "success")
-        for e in getattr(at, kind)
-    )
 
 
 def run_han(text: str | None = None, **kwargs) -> AppTest:
@@ -45,7 +29,7 @@ def run_han(text: str | None = None, **kwargs) -> AppTest:
 
 def test_pasting_a_document_gives_one_row_per_sentence():
     at = run_han(DOCUMENT)
-    figure = specs(at)["Sentence attention"]
+    figure = plotly_specs(at)["Sentence attention"]
     labels = figure["layout"]["yaxis"]["ticktext"]
     assert len(labels) == 4
     assert labels[0].startswith("1. The minister arrived in Dublin")
@@ -56,18 +40,18 @@ def test_pasting_a_document_gives_one_row_per_sentence():
 
 
 def test_bad_documents_get_messages_and_no_exception():
-    assert "Paste a document" in text_of(run_han(""))
+    assert "Paste a document" in messages(run_han(""))
     at = run_han("no punctuation at all " * 80)
-    assert not at.exception and specs(at)["Sentence attention"]
+    assert not at.exception and plotly_specs(at)["Sentence attention"]
     at = run_han("a.\n\nb.\n\n\nc")
     assert not at.exception
     huge = "This is one short sentence. " * 5_000
     at = run_han(huge)
-    messages = text_of(at)
-    assert "60,000" in messages and "the first 200" in messages
+    shown = messages(at)
+    assert "60,000" in shown and "the first 200" in shown
     at = run_han("<script>alert(1)</script> The <b>vote</b> passed.")
     assert "<script>" not in at.get("html")[0].proto.body
-    assert "single sentence" in text_of(run_han("Just one sentence here"))
+    assert "single sentence" in messages(run_han("Just one sentence here"))
 
 
 def test_csv_upload_yields_the_batch_table():
@@ -92,14 +76,14 @@ def test_bad_uploads_get_a_message(name, data, expected):
     at = run_han()
     at.file_uploader(key="han_upload").set_value((name, data, "text/plain")).run()
     assert not at.exception
-    assert expected in text_of(at)
+    assert expected in messages(at)
 
 
 def test_switching_task_and_comparing_models():
     at = run_han(DOCUMENT)
     at.selectbox(key="han_task").set_value("drugs").run()
     assert not at.exception
-    compare = specs(at)["Every model on your document"]
+    compare = plotly_specs(at)["Every model on your document"]
     assert compare["data"][0]["y"] == ["HAN", "flat BiGRU + attention", "averaged embeddings"]
 
 
@@ -107,5 +91,5 @@ def test_attention_and_attribution_are_compared():
     at = run_han(DOCUMENT)
     labels = {m.label: m.value for m in at.metric}
     assert "Spearman ρ (attention, |IG|)" in labels
-    figure = specs(at)
+    figure = plotly_specs(at)
     assert any(title.startswith("Attention vs attribution") for title in figure)

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from apptest_helpers import messages, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 KIM_PAGE = str(REPO / "pages" / "1_Kim_CNN.py")
 TIMEOUT = 120
-
-
-def plotly_specs(at: AppTest) -> dict[str, dict]:
-    """Every plotly figure on the page as a dict, keyed by its title."""
-    specs = {}
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        title = spec["layout"].get("title", {}).get("text", "")
-        specs[title] = spec
-    return specs
-
-
-def messages(at: AppTest) -> str:
-    return " | ".join(
-        str(e.value)
-        for kind in ("error", "warning", "info", "caption", "markdown")
-        for e in getattr(at, kind)
-    )
 
 
 def run_kim(text: str | None = None, **widgets) -> AppTest:

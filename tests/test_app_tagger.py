@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from apptest_helpers import messages, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,22 +17,6 @@ CONLL = (
     "Barack\tB-person\nObama\tI-person\nvisited\tO\nLondon\tB-geo-loc\ntoday\tO\n\n"
     "I\tO\nlove\tO\nStarbucks\tB-company\n!\tO\n"
 )
-
-
-def plotly_specs(at: AppTest) -> dict[str, dict]:
-    specs = {}
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        specs[spec["layout"].get("title", {}).get("text", "")] = spec
-    return specs
-
-
-def messages(at: AppTest) -> str:
-    return " | ".join(
-        str(e.value)
-        for kind in ("error", "warning", "info", "caption", "markdown", "success")
-        for e in getattr(at, kind)
-    )
 
 
 def run_page(text: str | None = None, **radios) -> AppTest:
