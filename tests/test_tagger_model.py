@@ -48,6 +48,10 @@ def test_ablation_variants_tag_every_real_word(use_chars, use_crf):
     assert out.emissions.shape == (2, 4, len(TAGS))
     assert [len(p) for p in out.paths] == [4, 2]
     assert (out.char_activations is not None) == use_chars
+    assert (out.transitions is not None) == use_crf
+    if use_crf:
+        assert out.transitions.shape == (len(TAGS), len(TAGS))
+        assert out.transitions[TAGS.index("O"), TAGS.index("I-PER")] <= -1e3  # O -> I-PER
     if use_chars:
         assert out.char_argmax.shape == (2, 4, 5)
     assert model.config.name == "BLSTM" + ("-CNN" if use_chars else "") + (

@@ -70,6 +70,7 @@ class TaggerOutput:
     path_scores: torch.Tensor  # (batch,) score of each decoded path
     char_activations: torch.Tensor | None  # (batch, words, filters, char positions)
     char_argmax: torch.Tensor | None  # (batch, words, filters) window start the max-pool kept
+    transitions: torch.Tensor | None = None  # (tags, tags) A[from, to] as scored, -1e4 forbidden
 
 
 def pad_chars(words: Sequence[Sequence[int]], window: int) -> torch.Tensor:
@@ -170,7 +171,8 @@ class Tagger(nn.Module):
             lengths = mask.sum(dim=1).tolist()
             paths = [ids[b, :n].tolist() for b, n in enumerate(lengths)]
             scores = (top * mask).sum(dim=1)  # (batch,)
-        return TaggerOutput(emissions, mask, paths, scores, activations, where)
+        transitions = None if self.crf is None else self.crf.effective_transitions()[0].detach()
+        return TaggerOutput(emissions, mask, paths, scores, activations, where, transitions)
 
     def loss(
         self, words: torch.Tensor, chars: torch.Tensor | None, tags: torch.Tensor
