@@ -356,6 +356,40 @@ def start_browser(user_data_dir: str):
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
+def cold_start_report(app: dict, rendered: str) -> list[str]:
+    """Markdown lines for a :func:`cold_start` result; ``rendered`` names the page drawn."""
+    out = ["\nApp cold start (`streamlit run app.py`, fresh process):\n"]
+    if app.get("skipped"):
+        return [*out, "- skipped (--skip-app)"]
+    out += ["| measure | value |", "|---|---:|"]
+    if "health_s" in app:
+        out.append(f"| process start -> /_stcore/health answers | {app['health_s']:.2f} s |")
+    if "page_rendered_s" in app:
+        out.append(f"| process start -> {rendered} | {app['page_rendered_s']:.2f} s |")
+        out.append(f"| plotly charts on the rendered page | {app['plotly_charts']} |")
+    if "peak_rss_mb" in app:
+        when = "after the page view" if "page_rendered_s" in app else "after health only"
+        out.append(
+            f"| server peak RSS (VmHWM, {app['server_pids']} process(es)) {when} "
+            f"| {app['peak_rss_mb']:.0f} MB |"
+        )
+    if "browser_start_s" in app:
+        out.append(
+            "| (headless Chromium start, before the server; not counted) "
+            f"| {app['browser_start_s']:.2f} s |"
+        )
+    if app.get("browser_error"):
+        out.append(f"\nNo browser measurement: {app['browser_error']}; health time only.")
+    if app.get("exceptions_on_page") or app.get("errors_on_page"):
+        out.append(
+            f"\nThe page showed {app.get('exceptions_on_page', 0)} exception(s) and these "
+            f"errors: {app.get('errors_on_page')}"
+        )
+    if "error" in app:
+        out.append(f"\nCold start failed: {app['error']} (server log: {app.get('log')})")
+    return out
+
+
 def cold_start(page: str, timeout: float) -> dict:
     """Start the app, time health and the first full render of ``page`` (a path with its query,
     e.g. ``/Kim_CNN?task=mr``), then read the server's peak memory."""
@@ -605,38 +639,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['view_25']['streamlit_serialise']['p50_ms']:.1f} | "
             f"{r['view_25']['csv_frames']['p50_ms']:.1f} |"
         )
-    out.append("\nApp cold start (`streamlit run app.py`, fresh process):\n")
-    if app.get("skipped"):
-        out.append("- skipped (--skip-app)")
-    else:
-        out.append("| measure | value |")
-        out.append("|---|---:|")
-        if "health_s" in app:
-            out.append(f"| process start -> /_stcore/health answers | {app['health_s']:.2f} s |")
-        if "page_rendered_s" in app:
-            out.append(
-                f"| process start -> /Kim_CNN rendered (script done + plotly chart) | "
-                f"{app['page_rendered_s']:.2f} s |"
-            )
-            out.append(f"| plotly charts on the rendered page | {app['plotly_charts']} |")
-        if "peak_rss_mb" in app:
-            when = "after the page view" if "page_rendered_s" in app else "after health only"
-            out.append(
-                f"| server peak RSS (VmHWM, {app['server_pids']} process(es)) {when} "
-                f"| {app['peak_rss_mb']:.0f} MB |"
-            )
-        if "browser_start_s" in app:
-            out.append(f"| (headless Chromium start, before the server; not counted) "
-                       f"| {app['browser_start_s']:.2f} s |")  # fmt: skip
-        if app.get("browser_error"):
-            out.append(f"\nNo browser measurement: {app['browser_error']}; health time only.")
-        if app.get("exceptions_on_page") or app.get("errors_on_page"):
-            out.append(
-                f"\nThe page showed {app.get('exceptions_on_page', 0)} exception(s) and these "
-                f"errors: {app.get('errors_on_page')}"
-            )
-        if "error" in app:
-            out.append(f"\nCold start failed: {app['error']} (server log: {app.get('log')})")
+    out.extend(
+        cold_start_report(
+            app,
+            "/Kim_CNN rendered (script done + plotly chart)",
+        )
+    )
     out.append("\nTargets:\n")
     out.append("| target | measured | result |")
     out.append("|---|---:|---|")

@@ -58,6 +58,7 @@ for _path in (REPO_ROOT, BENCH_DIR):
 
 from bench_kim_cnn import (  # noqa: E402
     cold_start,
+    cold_start_report,
     cpu_model,
     percentile,
     streamlit_serialise,
@@ -409,38 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     for r in per_length.values():
         sizes = r["view"]["sizes_bytes"]
         out.append(f"| {r['tokens']} | " + " | ".join(f"{kb(sizes[k]):.1f}" for k in names) + " |")
-    out.append("\nApp cold start (`streamlit run app.py`, fresh process):\n")
-    if app.get("skipped"):
-        out.append("- skipped (--skip-app)")
-    else:
-        out.append("| measure | value |")
-        out.append("|---|---:|")
-        if "health_s" in app:
-            out.append(f"| process start -> /_stcore/health answers | {app['health_s']:.2f} s |")
-        if "page_rendered_s" in app:
-            out.append(
-                "| process start -> /Tagger rendered (script done + plotly chart; 3 models "
-                f"loaded, the first example read) | {app['page_rendered_s']:.2f} s |"
-            )
-            out.append(f"| plotly charts on the rendered page | {app['plotly_charts']} |")
-        if "peak_rss_mb" in app:
-            when = "after the page view" if "page_rendered_s" in app else "after health only"
-            out.append(
-                f"| server peak RSS (VmHWM, {app['server_pids']} process(es)) {when} "
-                f"| {app['peak_rss_mb']:.0f} MB |"
-            )
-        if "browser_start_s" in app:
-            out.append(f"| (headless Chromium start, before the server; not counted) "
-                       f"| {app['browser_start_s']:.2f} s |")  # fmt: skip
-        if app.get("browser_error"):
-            out.append(f"\nNo browser measurement: {app['browser_error']}; health time only.")
-        if app.get("exceptions_on_page") or app.get("errors_on_page"):
-            out.append(
-                f"\nThe page showed {app.get('exceptions_on_page', 0)} exception(s) and these "
-                f"errors: {app.get('errors_on_page')}"
-            )
-        if "error" in app:
-            out.append(f"\nCold start failed: {app['error']} (server log: {app.get('log')})")
+    out.extend(
+        cold_start_report(
+            app,
+            "/Tagger rendered (script done + plotly chart; 3 models loaded, the first "
+            "example read)",
+        )
+    )
     out.append("\nTargets:\n")
     out.append("| target | measured | result |")
     out.append("|---|---:|---|")
