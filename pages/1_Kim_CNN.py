@@ -17,6 +17,7 @@ from nlpviz.ui.widgets import (
     figure_with_data,
     file_upload,
     init_from_query,
+    model_card,
     publish_query,
     show_notes,
     text_input,
@@ -450,14 +451,4 @@ with tabs[6]:
         "kim-cnn-learning-curves",
     )
     for v, m in loaded.items():
-        card = m.card
-        with st.expander(f"CNN-{v}: {card['name']}"):
-            st.markdown(
-                f"Rebuild with `{card['run']['command']}` · trained in "
-                f"{card['run']['wall_time_s']:.0f} s on {card['run']['device']} · best epoch "
-                f"{card['recipe']['best_epoch']} of {card['recipe']['epochs']}"
-            )
-            st.json(
-                {k: card[k] for k in ("metrics", "paper_figure", "recipe", "data", "config")},
-                expanded=False,
-            )
+        model_card(f"CNN-{v}", m.card)

@@ -16,7 +16,13 @@ from nlpviz.data.user_input import (
 from nlpviz.ui import han
 from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
-from nlpviz.ui.widgets import figure_with_data, init_from_query, publish_query, show_notes
+from nlpviz.ui.widgets import (
+    figure_with_data,
+    init_from_query,
+    model_card,
+    publish_query,
+    show_notes,
+)
 from nlpviz.viz import common as common_figures
 from nlpviz.viz import han as figures
 from nlpviz.viz.common import escape_markdown
@@ -419,17 +425,4 @@ with tabs[4]:
             "han-learning-curves",
         )
     for role, m in loaded.items():
-        card = m.card
-        with st.expander(f"{role}: {card['name']}"):
-            st.markdown(
-                f"Rebuild with `{card['run']['command']}` · trained in "
-                f"{card['run']['wall_time_s']:.0f} s on {card['run']['device']}"
-            )
-            st.json(
-                {
-                    k: card[k]
-                    for k in ("metrics", "paper_figure", "recipe", "data", "config")
-                    if k in card
-                },
-                expanded=False,
-            )
+        model_card(role, m.card)

@@ -25,7 +25,13 @@ from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_UPLOAD_MB, UploadError, 
 from nlpviz.ui import tagger as tg
 from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
-from nlpviz.ui.widgets import figure_with_data, init_from_query, publish_query, show_notes
+from nlpviz.ui.widgets import (
+    figure_with_data,
+    init_from_query,
+    model_card,
+    publish_query,
+    show_notes,
+)
 from nlpviz.ui.widgets import text_input as text_box
 from nlpviz.viz import tagger as figures
 from nlpviz.viz.common import escape_markdown
@@ -433,14 +439,4 @@ with tabs[4]:
     for v, error in load_errors.items():
         st.error(f"{tg.VARIANTS[v]} is not available: {error}", icon="🚫")
     for v, m in loaded.items():
-        card = m.card
-        with st.expander(f"{tg.VARIANTS[v]}: {card['name'] if 'name' in card else m.name}"):
-            st.markdown(
-                f"Rebuild with `{card['run']['command']}` · trained in "
-                f"{card['run']['wall_time_s']:.0f} s on {card['run']['device']} · best epoch "
-                f"{card['recipe']['best_epoch']} of {card['recipe']['epochs']}"
-            )
-            st.json(
-                {k: card[k] for k in ("metrics", "paper_figure", "recipe", "data", "config")},
-                expanded=False,
-            )
+        model_card(tg.VARIANTS[v], m.card)

@@ -145,3 +145,26 @@ def progress_bar(label: str) -> Iterator[Callable[[float], None]]:
         yield progress
     finally:
         bar.empty()
+
+
+def model_card(label: str, card: dict) -> None:
+    """An expander with how a checkpoint was built and the card fields that judge it."""
+    run, recipe = card["run"], card.get("recipe", {})
+    best = (
+        f" · best epoch {recipe['best_epoch']} of {recipe['epochs']}"
+        if "best_epoch" in recipe and "epochs" in recipe
+        else ""
+    )
+    with st.expander(f"{label}: {card.get('name', '')}"):
+        st.markdown(
+            f"Rebuild with `{run['command']}` · trained in {run['wall_time_s']:.0f} s on "
+            f"{run['device']}{best}"
+        )
+        st.json(
+            {
+                k: card[k]
+                for k in ("metrics", "paper_figure", "paper_table", "recipe", "data", "config")
+                if k in card
+            },
+            expanded=False,
+        )
