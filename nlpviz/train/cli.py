@@ -56,6 +56,16 @@ def _tagger(variant: str, task: str) -> Trainable:
     return Trainable(f"{variant.upper()} tagger on {task}", run)
 
 
+def _encoder(design: str) -> Trainable:
+    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
+        from nlpviz.train.encoders import EncoderRecipe, train_encoder
+
+        return train_encoder(name, EncoderRecipe(design=design), device, seed, command)
+
+    titles = {"bert": "BERT", "roberta": "RoBERTa", "deberta": "DeBERTa", "debertav3": "DeBERTaV3"}
+    return Trainable(f"{titles[design]} miniature encoder (pretrained on news+plays+reviews)", run)
+
+
 TRAINABLES: dict[str, Trainable] = {
     "kim-cnn-rand-mr": _kim("rand", "mr"),
     "kim-cnn-static-mr": _kim("static", "mr"),
@@ -80,6 +90,10 @@ TRAINABLES: dict[str, Trainable] = {
     "tagger-blstm-news-pos": _tagger("blstm", "news-pos"),
     "tagger-blstm-cnn-news-pos": _tagger("blstm-cnn", "news-pos"),
     "tagger-blstm-cnn-crf-news-pos": _tagger("blstm-cnn-crf", "news-pos"),
+    "encoder-bert": _encoder("bert"),
+    "encoder-roberta": _encoder("roberta"),
+    "encoder-deberta": _encoder("deberta"),
+    "encoder-debertav3": _encoder("debertav3"),
 }
 DEFAULT_SEED = 1
 

@@ -1,0 +1,535 @@
+"""Pretraining the four miniature encoders under one budget: BERT, RoBERTa, DeBERTa, DeBERTaV3.
+
+Same size, optimizer, steps, batch and corpus for all four; each design keeps its paper's
+choices (``nlpviz.models.encoders.design_config`` and the data below):
+
+* BERT: wordpiece vocabulary, segment pairs with next-sentence prediction, static masks.
+* RoBERTa: byte-level BPE, FULL-SENTENCES packing, no NSP, dynamic masks.
+* DeBERTa: wordpiece, FULL-SENTENCES, dynamic masks; disentangled attention + mask decoder.
+* DeBERTaV3: as DeBERTa, but a half-depth generator (MLM) corrupts the input and the
+  discriminator learns replaced-token detection (loss weight 50, as in ELECTRA), with
+  gradient-disentangled embedding sharing.
+
+Held-out documents are scored every ``eval_every`` steps on masks drawn once (the same for
+every design of a tokenizer): masked-LM loss and accuracy (the generator's for V3), NSP
+accuracy (BERT), replaced-token accuracy and AUC (V3). The history keeps wall time, so the page
+compares the designs both at equal steps and at equal wall time. After training, a linear
+probe on mean-pooled final states of the MR-like sentiment task (the Kim CNN's split) gives
+every design one downstream number on the same footing.
+
+Training resumes: state is saved every evaluation under ``~/.cache/nlpviz/train-state``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from nlpviz.checkpoints import save_checkpoint
+from nlpviz.data.pretrain import (
+    TOKENIZER_FILE,
+    PretrainCorpus,
+    SubwordTokenizer,
+    load_pretraining_corpus,
+    mask_rng,
+    mask_sequence,
+    nsp_pairs,
+    pack_full_sentences,
+    train_tokenizer,
+)
+from nlpviz.models.encoders import (
+    build_model,
+    design_config,
+)
+from nlpviz.train.common import run_record, seed_everything
+
+log = logging.getLogger(__name__)
+
+CACHE = Path.home() / ".cache" / "nlpviz"
+EVAL_MASK_SEED = 20_190_101  # the held-out masks: drawn once, shared by every design
+RTD_WEIGHT = 50.0
+
+PAPERS = {
+    "bert": "Devlin et al. (2019), BERT: Pre-training of Deep Bidirectional Transformers",
+    "roberta": "Liu et al. (2019), RoBERTa: A Robustly Optimized BERT Pretraining Approach",
+    "deberta": "He et al. (2021), DeBERTa: Decoding-enhanced BERT with Disentangled Attention",
+    "debertav3": "He et al. (2023), DeBERTaV3: Improving DeBERTa using ELECTRA-Style "
+    "Pre-Training with Gradient-Disentangled Embedding Sharing",
+}
+TOKENIZER_OF = {
+    "bert": "wordpiece",
+    "roberta": "bytebpe",
+    "deberta": "wordpiece",
+    "debertav3": "wordpiece",
+}
+
+
+@dataclass(frozen=True)
+class EncoderRecipe:
+    design: str
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 512
+    max_len: int = 128
+    vocab_size: int = 8000
+    batch_size: int = 32
+    steps: int = 1500
+    lr: float = 1e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)  # RoBERTa's beta2, used for all four
+    eval_every: int = 100
+    eval_sequences: int = 128
+    equal_wall_budget_s: float = 600.0  # the "equal wall time" comparison point
+    split_seed: int = 13
+
+    def config(self):
+        size = dict(
+            d_model=self.d_model,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            d_ff=self.d_ff,
+            max_len=self.max_len,
+        )
+        return design_config(self.design, self.vocab_size, **size)
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+
+_CORPUS: PretrainCorpus | None = None
+
+
+def corpus(split_seed: int) -> PretrainCorpus:
+    global _CORPUS
+    if _CORPUS is None or _CORPUS.stats["split_seed"] != split_seed:
+        _CORPUS = load_pretraining_corpus(split_seed)
+    return _CORPUS
+
+
+def tokenizer_for(
+    kind: str, data: PretrainCorpus, vocab_size: int
+) -> tuple[SubwordTokenizer, bytes]:
+    """Train (or reuse from the cache) the sentencepiece model of ``kind`` on the train split."""
+    key = hashlib.sha256(
+        json.dumps(
+            [kind, vocab_size, data.stats, [p["sha256"] for p in data.provenance]], sort_keys=True
+        ).encode()
+    ).hexdigest()[:16]
+    path = CACHE / "tokenizers" / f"{kind}-{key}.model"
+    if not path.is_file():
+        log.info("training the %s tokenizer", kind)
+        proto = train_tokenizer((s for doc in data.train for s in doc), kind, vocab_size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(proto)
+    proto = path.read_bytes()
+    return SubwordTokenizer(proto, kind), proto
+
+
+def encode_documents(tokenizer: SubwordTokenizer, documents) -> list[list[np.ndarray]]:
+    encoded = []
+    for document in documents:
+        sentences = [np.asarray(tokenizer.encode(s), dtype=np.int64) for s in document]
+        sentences = [s for s in sentences if len(s)]
+        if sentences:
+            encoded.append(sentences)
+    return encoded
+
+
+@dataclass(frozen=True)
+class Sequences:
+    ids: list[np.ndarray]
+    types: list[np.ndarray] | None  # BERT's segments
+    random_next: np.ndarray | None  # BERT's NSP labels
+
+
+def build_sequences(design: str, documents, max_len: int, seed: int) -> Sequences:
+    if design == "bert":
+        pairs = nsp_pairs(documents, max_len, np.random.default_rng(seed))
+        return Sequences(
+            [p.input_ids for p in pairs],
+            [p.token_type_ids for p in pairs],
+            np.array([p.is_random_next for p in pairs], dtype=np.int64),
+        )
+    return Sequences(pack_full_sentences(documents, max_len), None, None)
+
+
+def collate(seqs: Sequences, indices, epoch: int | None, static: bool, seed: int, vocab: int):
+    """Pad and mask a batch; BERT's masks depend only on the example, others' also on the epoch."""
+    length = max(len(seqs.ids[i]) for i in indices)
+    batch = {
+        "input_ids": np.zeros((len(indices), length), np.int64),
+        "targets": np.zeros((len(indices), length), np.int64),
+        "chosen": np.zeros((len(indices), length), bool),
+        "token_type_ids": np.zeros((len(indices), length), np.int64),
+    }
+    for row, index in enumerate(indices):
+        rng = mask_rng(seed, int(index), None if static else epoch)
+        masked = mask_sequence(seqs.ids[index], rng, vocab)
+        n = len(masked.input_ids)
+        batch["input_ids"][row, :n] = masked.input_ids
+        batch["targets"][row, :n] = masked.targets
+        batch["chosen"][row, :n] = masked.chosen
+        if seqs.types is not None:
+            batch["token_type_ids"][row, :n] = seqs.types[index]
+    tensors = {k: torch.from_numpy(v) for k, v in batch.items()}
+    if seqs.random_next is not None:
+        tensors["random_next"] = torch.from_numpy(seqs.random_next[np.asarray(indices)])
+    return tensors
+
+
+# ---- losses ---------------------------------------------------------------------------------
+
+
+def step_losses(model, design: str, batch: dict, generator: torch.Generator | None) -> dict:
+    """The training (or evaluation) losses of one batch, plus the counts for the metrics."""
+    ids, chosen, targets = batch["input_ids"], batch["chosen"], batch["targets"]
+    types = batch["token_type_ids"] if design == "bert" else None
+    if design == "debertav3":
+        gen = model.generator(ids, predict_mask=chosen)
+        mlm_logits = gen.mlm_logits  # (N, V)
+        with torch.no_grad():
+            probs = F.softmax(mlm_logits.float(), dim=-1)
+            sampled = torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (N,)
+        corrupted = targets.clone()
+        corrupted[chosen] = sampled
+        replaced = (corrupted != targets).float()  # (B, T)
+        disc = model(corrupted)
+        real = ids != 0
+        rtd = F.binary_cross_entropy_with_logits(disc.rtd_logits[real], replaced[real])
+        out = {"rtd_loss": rtd, "rtd_logits": disc.rtd_logits[real], "replaced": replaced[real]}
+    else:
+        result = model(ids, types, predict_mask=chosen)
+        mlm_logits = result.mlm_logits
+        out = {}
+        if design == "bert":
+            out["nsp_loss"] = F.cross_entropy(result.nsp_logits, batch["random_next"])
+            out["nsp_correct"] = (result.nsp_logits.argmax(-1) == batch["random_next"]).sum()
+    out["mlm_loss"] = F.cross_entropy(mlm_logits, targets[chosen])
+    out["mlm_correct"] = (mlm_logits.argmax(-1) == targets[chosen]).sum()
+    out["n_masked"] = chosen.sum()
+    total = out["mlm_loss"] + out.get("nsp_loss", 0.0) + RTD_WEIGHT * out.get("rtd_loss", 0.0)
+    out["loss"] = total
+    return out
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve by the rank-sum formula (ties get the average rank)."""
+    labels = labels.astype(bool)
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@torch.no_grad()
+def evaluate(model, design: str, seqs: Sequences, recipe: EncoderRecipe, device) -> dict:
+    model.eval()
+    n = min(len(seqs.ids), recipe.eval_sequences)
+    totals = {"mlm_loss": 0.0, "mlm_correct": 0, "n_masked": 0, "nsp_correct": 0}
+    rtd_scores, rtd_labels = [], []
+    generator = torch.Generator(device=device)
+    generator.manual_seed(EVAL_MASK_SEED)
+    for start in range(0, n, recipe.batch_size):
+        indices = list(range(start, min(n, start + recipe.batch_size)))
+        batch = collate(seqs, indices, None, True, EVAL_MASK_SEED, recipe.vocab_size)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        out = step_losses(model, design, batch, generator)
+        totals["mlm_loss"] += float(out["mlm_loss"]) * int(out["n_masked"])
+        totals["mlm_correct"] += int(out["mlm_correct"])
+        totals["n_masked"] += int(out["n_masked"])
+        totals["nsp_correct"] += int(out.get("nsp_correct", 0))
+        if "rtd_logits" in out:
+            rtd_scores.append(out["rtd_logits"].float().cpu().numpy())
+            rtd_labels.append(out["replaced"].cpu().numpy())
+    model.train()
+    metrics = {
+        "mlm_loss": round(totals["mlm_loss"] / totals["n_masked"], 4),
+        "mlm_accuracy": round(100 * totals["mlm_correct"] / totals["n_masked"], 2),
+        "masked_tokens": totals["n_masked"],
+    }
+    if design == "bert":
+        metrics["nsp_accuracy"] = round(100 * totals["nsp_correct"] / n, 2)
+    if rtd_scores:
+        scores, labels = np.concatenate(rtd_scores), np.concatenate(rtd_labels)
+        metrics["rtd_accuracy"] = round(100 * float(((scores > 0) == (labels > 0.5)).mean()), 2)
+        metrics["rtd_auc"] = round(auc(scores, labels), 4)
+        metrics["replaced_share"] = round(100 * float(labels.mean()), 2)
+    return metrics
+
+
+# ---- downstream probe -----------------------------------------------------------------------
+
+
+@torch.no_grad()
+def sentence_features(
+    model, tokenizer: SubwordTokenizer, texts, max_len: int, device
+) -> torch.Tensor:
+    """Mean of the final hidden states over a sentence's real tokens: (N, D)."""
+    model.eval()
+    features = []
+    for start in range(0, len(texts), 64):
+        rows = [
+            [tokenizer.cls_id, *tokenizer.encode(t)[: max_len - 2], tokenizer.sep_id]
+            for t in texts[start : start + 64]
+        ]
+        length = max(len(r) for r in rows)
+        ids = torch.zeros((len(rows), length), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = torch.tensor(row)
+        ids = ids.to(device)
+        hidden = model(ids).hidden  # (B, T, D)
+        real = (ids != 0).unsqueeze(-1).float()
+        features.append(((hidden * real).sum(1) / real.sum(1)).float().cpu())
+    return torch.cat(features)
+
+
+def linear_probe(train_x, train_y, dev_x, dev_y, test_x, test_y) -> dict:
+    """Logistic regression (L-BFGS) with the L2 weight picked on dev; returns accuracies in %."""
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    train_x, dev_x, test_x = ((x - mean) / std for x in (train_x, dev_x, test_x))
+    best = None
+    for l2 in (1e-4, 1e-3, 1e-2, 1e-1):
+        weight = torch.zeros(train_x.shape[1], 2, requires_grad=True)
+        bias = torch.zeros(2, requires_grad=True)
+        opt = torch.optim.LBFGS([weight, bias], max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure(weight=weight, bias=bias, opt=opt, l2=l2):
+            opt.zero_grad()
+            loss = F.cross_entropy(train_x @ weight + bias, train_y) + l2 * weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        with torch.no_grad():
+            dev = float(((dev_x @ weight + bias).argmax(-1) == dev_y).float().mean())
+            test = float(((test_x @ weight + bias).argmax(-1) == test_y).float().mean())
+        if best is None or dev > best["dev_accuracy"]:
+            best = {"l2": l2, "dev_accuracy": dev, "test_accuracy": test}
+    return {k: (round(100 * v, 2) if k != "l2" else v) for k, v in best.items()}
+
+
+def probe_mr(model, tokenizer, recipe: EncoderRecipe, device) -> dict:
+    from nlpviz.data.rotten import load_task
+
+    task = load_task("mr", recipe.split_seed)
+    splits = [task.train, task.dev, task.test]
+    xs = [sentence_features(model, tokenizer, s.texts, recipe.max_len, device) for s in splits]
+    ys = [torch.as_tensor(np.asarray(s.labels), dtype=torch.long) for s in splits]
+    result = linear_probe(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2])
+    result["task"] = "MR-like (Rotten Tomatoes fresh vs rotten), the Kim CNN page's split"
+    result["test_sentences"] = len(task.test.texts)
+    return result
+
+
+# ---- the loop -------------------------------------------------------------------------------
+
+
+def lr_at(step: int, recipe: EncoderRecipe) -> float:
+    if step < recipe.warmup:
+        return recipe.lr * (step + 1) / recipe.warmup
+    return recipe.lr * max(0.0, (recipe.steps - step) / (recipe.steps - recipe.warmup))
+
+
+def _state_path(name: str) -> Path:
+    return CACHE / "train-state" / f"{name}.pt"
+
+
+def at_wall_time(history: list[dict], budget_s: float) -> dict | None:
+    """The last evaluation finished within ``budget_s`` seconds of training."""
+    within = [h for h in history if h["wall_s"] <= budget_s]
+    return within[-1] if within else None
+
+
+def train_encoder(
+    name: str, recipe: EncoderRecipe, device: torch.device, seed: int, command: str
+) -> dict:
+    """Pretrain one design, save ``checkpoints/<name>/`` and return its card."""
+    seed_everything(seed)
+    design = recipe.design
+    data = corpus(recipe.split_seed)
+    tokenizer, proto = tokenizer_for(TOKENIZER_OF[design], data, recipe.vocab_size)
+    train_docs = encode_documents(tokenizer, data.train)
+    held_docs = encode_documents(tokenizer, data.held_out)
+    train_seqs = build_sequences(design, train_docs, recipe.max_len, seed)
+    held_seqs = build_sequences(design, held_docs, recipe.max_len, EVAL_MASK_SEED)
+    log.info(
+        "%s: %d training sequences, %d held out", name, len(train_seqs.ids), len(held_seqs.ids)
+    )
+
+    config = recipe.config()
+    model = build_model(design, config).to(device)
+    decay = [p for n, p in model.named_parameters() if p.dim() > 1 and "word_delta" not in n]
+    rest = [p for n, p in model.named_parameters() if p.dim() <= 1 or "word_delta" in n]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": recipe.weight_decay},
+            {"params": rest, "weight_decay": 0.0},
+        ],
+        lr=recipe.lr,
+        betas=recipe.betas,
+        eps=1e-6,
+    )
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    step, wall, history = 0, 0.0, []
+    state_path = _state_path(name)
+    if state_path.is_file():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        if state.get("recipe") == json.dumps(asdict(recipe)) and state.get("seed") == seed:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            generator.set_state(
+                state["generator"].cpu() if device.type == "cpu" else state["generator"]
+            )
+            step, wall, history = state["step"], state["wall"], json.loads(state["history"])
+            log.info("%s: resuming at step %d (%.0f s done)", name, step, wall)
+
+    per_epoch = math.ceil(len(train_seqs.ids) / recipe.batch_size)
+    model.train()
+    progress = tqdm(total=recipe.steps, initial=step, desc=name, mininterval=30)
+    while step < recipe.steps:
+        started = time.perf_counter()
+        epoch, within = divmod(step, per_epoch)
+        order = np.random.default_rng([seed, epoch]).permutation(len(train_seqs.ids))
+        indices = order[within * recipe.batch_size : (within + 1) * recipe.batch_size]
+        batch = collate(train_seqs, indices, epoch, design == "bert", seed, recipe.vocab_size)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, recipe)
+        out = step_losses(model, design, batch, generator)
+        optimizer.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        progress.update(1)
+        wall += time.perf_counter() - started
+        if step % recipe.eval_every == 0 or step == recipe.steps:
+            metrics = evaluate(model, design, held_seqs, recipe, device)
+            history.append(
+                {
+                    "step": step,
+                    "epoch": round(step / per_epoch, 3),
+                    "wall_s": round(wall, 1),
+                    "train_loss": round(float(out["loss"].detach()), 4),
+                    **metrics,
+                }
+            )
+            log.info("%s step %d: %s", name, step, history[-1])
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(),
+                    "step": step,
+                    "wall": wall,
+                    "history": json.dumps(history),
+                    "recipe": json.dumps(asdict(recipe)),
+                    "seed": seed,
+                },
+                state_path,
+            )
+    progress.close()
+
+    # score the weights as they are stored (float16), then the downstream probe
+    stored = {
+        k: v.detach().to(torch.float16).to(torch.float32) for k, v in model.state_dict().items()
+    }
+    model.load_state_dict(stored)
+    final = evaluate(model, design, held_seqs, recipe, device)
+    probe = probe_mr(model, tokenizer, recipe, device)
+    card = {
+        "family": "encoder",
+        "design": design,
+        "paper": PAPERS[design],
+        "config": asdict(config),
+        "tokenizer": {
+            "file": TOKENIZER_FILE,
+            "kind": tokenizer.kind,
+            "vocab_size": tokenizer.vocab_size,
+        },
+        "data": {
+            "sources": data.provenance,
+            "corpus": data.stats,
+            "training_sequences": len(train_seqs.ids),
+            "held_out_sequences": len(held_seqs.ids),
+            "epochs_seen": round(recipe.steps / per_epoch, 2),
+            "packing": "segment pairs + NSP" if design == "bert" else "FULL-SENTENCES",
+            "masking": "static (drawn once per sequence)"
+            if design == "bert"
+            else "dynamic (new masks every epoch)",
+        },
+        "recipe": asdict(recipe),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "run": run_record(device, wall, command, seed),
+        "metrics": {
+            **final,
+            "probe_mr_accuracy": probe["test_accuracy"],
+            "probe": probe,
+            "at_equal_wall_time": {
+                "budget_s": recipe.equal_wall_budget_s,
+                **(at_wall_time(history, recipe.equal_wall_budget_s) or {}),
+            },
+        },
+        "paper_figure": paper_figure(design),
+        "history": history,
+    }
+    save_checkpoint(
+        name,
+        {k: v for k, v in model.state_dict().items()},
+        card,
+        side_files={TOKENIZER_FILE: proto},
+    )
+    state_path.unlink(missing_ok=True)
+    return card
+
+
+def paper_figure(design: str) -> dict:
+    """The paper's own headline number for its design (downstream; not comparable to ours)."""
+    figures = {
+        "bert": {
+            "metric": "MNLI-m accuracy (dev), BERT-base",
+            "value": 84.4,
+            "source": "Devlin et al. (2019), Table 5 (BERT-base row)",
+        },
+        "roberta": {
+            "metric": "MNLI-m accuracy (dev), dynamic masking, base size",
+            "value": 84.0,
+            "source": "Liu et al. (2019), Table 1 (static 84.3, dynamic 84.0; "
+            "SQuAD 2.0 F1 78.3 vs 78.7)",
+        },
+        "deberta": {
+            "metric": "MNLI-m accuracy (dev), DeBERTa-base (-EMD 86.1)",
+            "value": 86.3,
+            "source": "He et al. (2021), Table 4 (RoBERTa-ReImp-base 84.9)",
+        },
+        "debertav3": {
+            "metric": "MNLI-m accuracy (dev), DeBERTaV3-base",
+            "value": 90.6,
+            "source": "DeBERTaV3 official model card / README (DeBERTa-base 88.8)",
+        },
+    }
+    return figures[design]
