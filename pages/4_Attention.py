@@ -1,0 +1,247 @@
+"""Attention explorer: every head of a Transformer encoder on your text, one head up close."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nlpviz.analysis.attention import METRICS, EmptyTextError
+from nlpviz.ui import attention as sources
+from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.widgets import figure_with_data, init_from_query, publish_query, text_input
+from nlpviz.viz import attention as figures
+from nlpviz.viz.common import escape_markdown
+
+P = "attn"
+EXAMPLES = (
+    "The animal didn't cross the street because it was too tired.",
+    "The trophy doesn't fit into the brown suitcase because it is too large.",
+    "She gave the book to her brother, and he read it to his daughter before bed.",
+    "Bank robbers fled to the river bank, where the police were waiting for them.",
+)
+MAX_TOKEN_CHOICES = (64, 128, 256, 512)
+
+st.set_page_config(page_title="Attention · nlpviz", page_icon="🔍", layout="wide")
+device = str(render_sidebar())
+
+st.title("Attention explorer")
+st.caption(
+    "Scaled dot-product attention (Vaswani et al., NeurIPS 2017) in BERT-like encoders: "
+    "all-MiniLM-L6-v2 or any Hugging Face encoder directory on this server"
+)
+st.markdown(
+    "A Transformer encoder rewrites every token as a mix of all the tokens of the text. Each "
+    "layer does it several times in parallel: each **head** has its own query, key and value "
+    "projections and decides for itself how much each token takes from every other. Type a "
+    "text and see all heads of all layers at once, then one head up close."
+)
+with st.expander("What a head computes (Equation 1 of the paper) and how to read it"):
+    st.latex(
+        r"\mathrm{head}_h = \mathrm{softmax}\!\left(\frac{Q_h K_h^\top}{\sqrt{d_k}}\right) V_h,"
+        r"\quad Q_h = X W^Q_h,\; K_h = X W^K_h,\; V_h = X W^V_h"
+    )
+    st.markdown(
+        "Row $i$ of the softmax is a probability distribution over the tokens: how much token "
+        "$i$ (the *query*) takes from each token $j$ (the *key*). Every row sums to 1, so the "
+        "maps below are read row by row. Dividing by $\\sqrt{d_k}$ keeps the scores from "
+        "growing with the head size and the softmax from saturating.\n\n"
+        "**What to look at:** heads that look at the previous or next token (a line next to "
+        "the diagonal), heads that pile their attention on [CLS], [SEP] or punctuation (a "
+        "vertical stripe: often a 'no-op' when the head has nothing to do, Clark et al. 2019), "
+        "and heads whose rows spread evenly (high entropy).\n\n"
+        "**Attention is not explanation** (Jain & Wallace 2019; Wiegreffe & Pinter 2019). A "
+        "weight says where a head mixed information from, not why the model decided anything: "
+        "the values $V$ it mixes can be tiny, and later layers mix again. Use attribution "
+        "(the Kim CNN and HAN pages) to ask what changed an output."
+    )
+
+# ---- inputs -------------------------------------------------------------------------------
+builtin = sources.attention_sources(device)
+options = [*builtin, sources.LOCAL_SOURCE]
+init_from_query(f"{P}_model", "model", options[0], options=options)
+init_from_query(f"{P}_path", "path", "")
+left, right = st.columns([3, 2])
+with right:
+    source_name = st.selectbox("Model", options, key=f"{P}_model")
+    path = ""
+    if source_name == sources.LOCAL_SOURCE:
+        path = st.text_input(
+            "Directory of a Hugging Face encoder (config.json, *.safetensors, tokenizer files)",
+            key=f"{P}_path",
+            placeholder="/models/bert-base-uncased",
+            help="A BERT-like model (BERT, RoBERTa, DeBERTa, ELECTRA, MiniLM...) on this "
+            "server, or a hub name already in its Hugging Face cache; nothing is downloaded.",
+        )
+    max_tokens = st.select_slider(
+        "Read at most (tokens per pass)",
+        MAX_TOKEN_CHOICES,
+        value=MAX_TOKEN_CHOICES[-1],
+        key=f"{P}_max_tokens",
+        help="Fewer tokens are faster and easier to read; the model's own limit (512 for "
+        "BERT-like models) applies anyway.",
+    )
+with left:
+    cleaned = text_input(P, EXAMPLES)
+for note in cleaned.notes:
+    st.info(note, icon="ℹ️")
+
+if source_name == sources.LOCAL_SOURCE:
+    if not path.strip():
+        st.info("Type the directory of a Hugging Face encoder above to explore it.", icon="📁")
+        publish_query({"model": source_name, "path": "", "text": cleaned.text})
+        st.stop()
+    source = sources.local_source(path, device)
+    key = f"local:{path.strip()}:{device}"
+else:
+    source = builtin[source_name]
+    key = f"{source_name}:{device}"
+
+if cleaned.is_empty:
+    st.warning("Type or paste a text above (or pick an example) to see its attention.")
+    publish_query({"model": source_name, "path": path, "text": ""})
+    st.stop()
+
+start = int(st.session_state.get(f"{P}_window", 0) or 0)
+try:
+    explored = sources.explore(key, source, cleaned.text, int(max_tokens), start)
+except sources.LOAD_ERRORS as error:
+    st.error(escape_markdown(str(error)), icon="🚫")
+    st.stop()
+except EmptyTextError:
+    st.warning(
+        "The model's tokenizer finds no token in this text (it drops these characters). Type "
+        "some words.",
+        icon="🔤",
+    )
+    st.stop()
+view = explored.view
+for note in view.notes:
+    st.info(escape_markdown(note), icon="❓")
+
+# ---- window -------------------------------------------------------------------------------
+if view.truncated:
+    n_special = int(view.special.sum())
+    size = view.n_tokens - n_special
+    n_text = view.n_input_tokens - n_special
+    st.warning(
+        f"**The text is too long for one pass:** it has {view.n_input_tokens:,} tokens and "
+        f"the model reads {view.n_tokens:,} at a time (with {n_special} special tokens). "
+        f"Showing text tokens {view.window_start + 1:,} to {view.window_start + size:,}; "
+        "move the window to see the rest.",
+        icon="✂️",
+    )
+    st.session_state[f"{P}_window"] = view.window_start
+    st.slider(
+        "Window: first text token shown",
+        0,
+        max(1, n_text - size),
+        key=f"{P}_window",
+        help="The model reads this window on its own, as if the rest of the text did not "
+        "exist: attention never crosses a window's edge.",
+    )
+else:
+    st.session_state.pop(f"{P}_window", None)
+
+# ---- layer and head (1-based in the page and the URL) ---------------------------------------
+
+
+def seed_index(name: str, param: str, count: int) -> str | None:
+    """Seed a 1-based index from the URL once, clamp it to 1..count; a note when clamped."""
+    widget = f"{P}_{name}"
+    note = None
+    if widget not in st.session_state:
+        raw = st.query_params.get(param)
+        try:
+            value = int(raw) if raw is not None else 1
+        except ValueError:
+            value = 1
+            note = f"The link's {param}={raw!r} is not a number; showing {param} 1."
+        st.session_state[widget] = value
+    value = int(st.session_state[widget])
+    clamped = min(max(value, 1), count)
+    if clamped != value:
+        note = f"This model has {count} {param}s; showing {param} {clamped} instead of {value}."
+        st.session_state[widget] = clamped
+    return note
+
+
+notes = [
+    seed_index("layer", "layer", view.n_layers),
+    seed_index("head", "head", view.n_heads),
+]
+for note in filter(None, notes):
+    st.caption(escape_markdown(note))
+c1, c2, c3 = st.columns([1, 1, 2])
+layer = int(c1.number_input("Layer", 1, view.n_layers, key=f"{P}_layer", step=1)) - 1
+head = int(c2.number_input("Head", 1, view.n_heads, key=f"{P}_head", step=1)) - 1
+c3.caption(
+    f"{view.n_layers} layers × {view.n_heads} heads, {view.n_tokens} tokens. Hover a "
+    "thumbnail to see its layer and head; the red box is the one shown large below."
+)
+publish_query(
+    {
+        "model": source_name,
+        "path": path,
+        "layer": str(layer + 1),
+        "head": str(head + 1),
+        "text": cleaned.text,
+    }
+)
+
+# ---- figures ------------------------------------------------------------------------------
+grid_tab, summary_tab = st.columns([3, 2])
+with grid_tab:
+    cells = explored.grid.shape[-1]
+    st.markdown(
+        "**Every head.** Each thumbnail is one head's map, rows = queries, columns = keys"
+        + (
+            f", pooled to {cells} × {cells} cells (each cell shows the largest weight of the "
+            "tokens it covers)."
+            if cells < view.n_tokens
+            else "."
+        )
+    )
+    figure_with_data(
+        figures.thumbnail_grid(explored.grid, selected=(layer, head)),
+        lambda: figures.grid_frame(explored.grid, explored.edges),
+        f"{P}_fig_grid",
+        "attention-all-heads",
+    )
+with summary_tab:
+    metric = st.selectbox(
+        "Summarise each head by",
+        list(METRICS),
+        format_func=lambda m: f"{m}: {METRICS[m]}",
+        key=f"{P}_metric",
+    )
+    figure_with_data(
+        figures.summary_heatmap(
+            explored.summaries.metric(metric), metric, (layer, head), view.n_tokens
+        ),
+        explored.summaries.to_frame,
+        f"{P}_fig_summary",
+        "attention-head-summaries",
+    )
+
+st.subheader(f"Layer {layer + 1}, head {head + 1}")
+row = explored.summaries
+columns = st.columns(len(METRICS))
+for column, name in zip(columns, METRICS, strict=True):
+    value = float(row.metric(name)[layer, head])
+    column.metric(name, f"{value:.2f}" if name in ("entropy", "distance") else f"{value:.0%}")
+tokens = view.tokens
+attention = view.head(layer, head)
+scale = st.toggle(
+    "Colour scale up to this head's largest weight (instead of 1)",
+    value=False,
+    key=f"{P}_autoscale",
+)
+figure_with_data(
+    figures.head_heatmap(tokens, attention, layer, head, view.special, zmax=None if scale else 1.0),
+    lambda: figures.head_frame(tokens, attention),
+    f"{P}_fig_head",
+    f"attention-layer{layer + 1}-head{head + 1}",
+)
+st.caption(
+    "Rows: the token that attends (query); columns: the tokens it attends to (keys); each row "
+    "sums to 1. Special tokens are in italics. Position numbers keep repeated words apart."
+)
