@@ -126,9 +126,12 @@ class Embeddings(nn.Module):
         input_ids: Tensor,
         token_type_ids: Tensor | None = None,
         word_weight: Tensor | None = None,
+        word_vectors: Tensor | None = None,
     ) -> Tensor:
-        weight = self.word.weight if word_weight is None else word_weight
-        x = F.embedding(input_ids, weight)  # (B, T, D)
+        if word_vectors is None:  # attribution passes the looked-up vectors (B, T, D) itself
+            weight = self.word.weight if word_weight is None else word_weight
+            word_vectors = F.embedding(input_ids, weight)
+        x = word_vectors  # (B, T, D)
         if self.position is not None:
             x = x + self.position(torch.arange(input_ids.shape[1], device=input_ids.device))
         if self.segment is not None:
@@ -252,6 +255,7 @@ class EncoderBody(nn.Module):
         token_type_ids: Tensor | None = None,
         attention_mask: Tensor | None = None,
         word_weight: Tensor | None = None,
+        word_vectors: Tensor | None = None,
     ) -> EncoderStates:
         if input_ids.shape[1] > self.config.max_len:
             raise ValueError(
@@ -260,7 +264,7 @@ class EncoderBody(nn.Module):
         key_mask = (
             input_ids != self.config.pad_id if attention_mask is None else attention_mask.bool()
         )  # (B, T)
-        hidden = self.embeddings(input_ids, token_type_ids, word_weight)  # (B, T, D)
+        hidden = self.embeddings(input_ids, token_type_ids, word_weight, word_vectors)  # (B,T,D)
         rel, buckets = self.relative(input_ids.shape[1], input_ids.device)
         penultimate = hidden
         parts = []
@@ -359,6 +363,7 @@ class MaskedLMEncoder(nn.Module):
         attention_mask: Tensor | None = None,
         predict_mask: Tensor | None = None,
         emd_absolute: bool = True,
+        word_vectors: Tensor | None = None,
     ) -> MaskedLMOutput:
         """Encode and predict.
 
@@ -368,9 +373,11 @@ class MaskedLMEncoder(nn.Module):
             attention_mask: (B, T) 1 for real tokens; default ``input_ids != pad_id``.
             predict_mask: (B, T) bool; when given, MLM logits only at these positions (N, V).
             emd_absolute: DeBERTa: add absolute positions in the mask decoder (the paper's EMD).
+            word_vectors: (B, T, D) token vectors to use instead of looking up ``input_ids``
+                (Integrated Gradients interpolates them).
         """
         cfg = self.config
-        states = self.body(input_ids, token_type_ids, attention_mask)
+        states = self.body(input_ids, token_type_ids, attention_mask, word_vectors=word_vectors)
         hidden = states.hidden
         if cfg.emd:
             key_mask = input_ids != cfg.pad_id if attention_mask is None else attention_mask.bool()
@@ -480,3 +487,11 @@ def design_config(design: str, vocab_size: int, **size) -> EncoderConfig:
 
 def build_model(design: str, config: EncoderConfig) -> MaskedLMEncoder | ReplacedTokenDetector:
     return ReplacedTokenDetector(config) if design == "debertav3" else MaskedLMEncoder(config)
+
+
+def model_from_checkpoint(checkpoint) -> MaskedLMEncoder | ReplacedTokenDetector:
+    """Rebuild the model a checkpoint's card describes and load its weights (float32)."""
+    from nlpviz.checkpoints import load_state_into
+
+    config = EncoderConfig(**checkpoint.card["config"])
+    return load_state_into(build_model(checkpoint.card["design"], config), checkpoint)
