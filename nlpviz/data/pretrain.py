@@ -251,6 +251,8 @@ def nsp_pairs(
             ):
                 a_len += len(document[a_end])
                 a_end += 1
+            if a_end >= len(document) and len(documents) == 1:
+                break  # no B to draw: the only document ends here
             random_next = a_end >= len(document) or rng.random() < 0.5
             if random_next and len(documents) > 1:
                 other = int(rng.integers(len(documents) - 1))

@@ -10,8 +10,9 @@ choices (``nlpviz.models.encoders.design_config`` and the data below):
   discriminator learns replaced-token detection (loss weight 50, as in ELECTRA), with
   gradient-disentangled embedding sharing.
 
-Held-out documents are scored every ``eval_every`` steps on masks drawn once (the same for
-every design of a tokenizer): masked-LM loss and accuracy (the generator's for V3), NSP
+Held-out documents are scored every ``eval_every`` steps on masks drawn once (BERT reads them
+as NSP pairs, the others as packed sentences, so BERT's scores are on other sequences and
+masks): masked-LM loss and accuracy (the generator's for V3), NSP
 accuracy (BERT), replaced-token accuracy and AUC (V3). The history keeps wall time, so the page
 compares the designs both at equal steps and at equal wall time. After training, a linear
 probe on mean-pooled final states of the MR-like sentiment task (the Kim CNN's split) gives
