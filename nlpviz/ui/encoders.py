@@ -99,12 +99,25 @@ class TimedAttribution:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def attribution(
-    design: str, device: str, text: str, position: int, target_id: int, n_steps: int
+    design: str,
+    device: str,
+    text: str,
+    position: int,
+    target_id: int,
+    n_steps: int,
+    window_start: int = 0,
 ) -> TimedAttribution:
     loaded = require_encoder(design, device)
     start = time.perf_counter()
     result = analysis.mlm_attribution(
-        loaded.model, loaded.tokenizer, text, position, target_id, loaded.device, n_steps
+        loaded.model,
+        loaded.tokenizer,
+        text,
+        position,
+        target_id,
+        loaded.device,
+        n_steps,
+        window_start,
     )
     return TimedAttribution(result, time.perf_counter() - start)
 
