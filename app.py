@@ -28,9 +28,9 @@ for index, paper in enumerate(PAPERS):
         st.markdown(f"**{paper.title}**")
         st.caption(f"{paper.authors}, {paper.year}")
         st.write(paper.idea)
-        if paper.page is not None:
-            st.page_link(paper.page, label="Open the page", icon="➡️")
-        else:
+        for path, label in paper.pages:
+            st.page_link(path, label=label, icon="➡️")
+        if not paper.pages:
             st.caption("Coming")
 
 st.subheader("Bring your own text")

@@ -12,7 +12,7 @@ class Paper:
     authors: str
     year: int
     idea: str
-    page: str | None  # path of the page under pages/, None while it is still coming
+    pages: tuple[tuple[str, str], ...] = ()  # (path under pages/, link label); empty: coming
 
 
 PAPERS: tuple[Paper, ...] = (
@@ -23,7 +23,7 @@ PAPERS: tuple[Paper, ...] = (
         2014,
         "Filters of width 3-5 slide over word vectors; max-pooling keeps each filter's best "
         "n-gram.",
-        "pages/1_Kim_CNN.py",
+        (("pages/1_Kim_CNN.py", "Filters and n-grams"),),
     ),
     Paper(
         "chung",
@@ -31,7 +31,7 @@ PAPERS: tuple[Paper, ...] = (
         "Chung, Gulcehre, Cho, Bengio",
         2014,
         "GRU and LSTM gates decide, step by step, what to keep and what to forget.",
-        None,
+        (),
     ),
     Paper(
         "mahovy",
@@ -39,7 +39,7 @@ PAPERS: tuple[Paper, ...] = (
         "Ma & Hovy",
         2016,
         "Character CNN + BiLSTM emissions + CRF transitions; Viterbi picks the tag path.",
-        "pages/3_Tagger.py",
+        (("pages/3_Tagger.py", "Emissions, transitions, Viterbi"),),
     ),
     Paper(
         "sutskever",
@@ -47,7 +47,7 @@ PAPERS: tuple[Paper, ...] = (
         "Sutskever, Vinyals, Le",
         2014,
         "An encoder LSTM reads the reversed source; a decoder LSTM writes the translation.",
-        None,
+        (),
     ),
     Paper(
         "han",
@@ -55,7 +55,7 @@ PAPERS: tuple[Paper, ...] = (
         "Yang et al.",
         2016,
         "Attention over words builds sentences; attention over sentences builds the document.",
-        "pages/2_HAN.py",
+        (("pages/2_HAN.py", "Word and sentence attention"),),
     ),
     Paper(
         "vaswani",
@@ -63,7 +63,10 @@ PAPERS: tuple[Paper, ...] = (
         "Vaswani et al.",
         2017,
         "Self-attention heads replace recurrence; every token looks at every other.",
-        None,
+        (
+            ("pages/4_Attention.py", "Attention explorer"),
+            ("pages/8_Positional_Encoding.py", "Positional encodings"),
+        ),
     ),
     Paper(
         "bert",
@@ -71,7 +74,10 @@ PAPERS: tuple[Paper, ...] = (
         "Devlin et al.",
         2019,
         "Masked-language-model pretraining of a bidirectional Transformer encoder.",
-        None,
+        (
+            ("pages/5_Masked_LM.py", "Masked-LM predictions"),
+            ("pages/4_Attention.py", "Attention explorer"),
+        ),
     ),
     Paper(
         "roberta",
@@ -79,7 +85,7 @@ PAPERS: tuple[Paper, ...] = (
         "Liu et al.",
         2019,
         "Dynamic masking, no next-sentence prediction, byte-level BPE, more data.",
-        None,
+        (("pages/5_Masked_LM.py", "Dynamic vs static masks"),),
     ),
     Paper(
         "deberta",
@@ -88,7 +94,7 @@ PAPERS: tuple[Paper, ...] = (
         2021,
         "Attention split into content-to-content, content-to-position and "
         "position-to-content terms.",
-        None,
+        (("pages/6_DeBERTa.py", "Content and position attention"),),
     ),
     Paper(
         "debertav3",
@@ -96,7 +102,7 @@ PAPERS: tuple[Paper, ...] = (
         "He, Gao, Chen",
         2023,
         "A discriminator learns to spot the tokens a small generator replaced.",
-        None,
+        (("pages/7_DeBERTaV3.py", "Replaced-token detection"),),
     ),
     Paper(
         "lora",
@@ -104,6 +110,6 @@ PAPERS: tuple[Paper, ...] = (
         "Hu et al.",
         2022,
         "Freeze the weights; learn a low-rank update B A beside them.",
-        None,
+        (),
     ),
 )
