@@ -7,7 +7,13 @@ import streamlit as st
 from nlpviz.analysis.attention import METRICS, EmptyTextError
 from nlpviz.ui import attention as sources
 from nlpviz.ui.sidebar import render_sidebar
-from nlpviz.ui.widgets import figure_with_data, init_from_query, publish_query, text_input
+from nlpviz.ui.widgets import (
+    figure_with_data,
+    init_from_query,
+    init_index_from_query,
+    publish_query,
+    text_input,
+)
 from nlpviz.viz import attention as figures
 from nlpviz.viz.common import escape_markdown
 
@@ -144,29 +150,9 @@ else:
 # ---- layer and head (1-based in the page and the URL) ---------------------------------------
 
 
-def seed_index(name: str, param: str, count: int) -> str | None:
-    """Seed a 1-based index from the URL once, clamp it to 1..count; a note when clamped."""
-    widget = f"{P}_{name}"
-    note = None
-    if widget not in st.session_state:
-        raw = st.query_params.get(param)
-        try:
-            value = int(raw) if raw is not None else 1
-        except ValueError:
-            value = 1
-            note = f"The link's {param}={raw!r} is not a number; showing {param} 1."
-        st.session_state[widget] = value
-    value = int(st.session_state[widget])
-    clamped = min(max(value, 1), count)
-    if clamped != value:
-        note = f"This model has {count} {param}s; showing {param} {clamped} instead of {value}."
-        st.session_state[widget] = clamped
-    return note
-
-
 notes = [
-    seed_index("layer", "layer", view.n_layers),
-    seed_index("head", "head", view.n_heads),
+    init_index_from_query(f"{P}_layer", "layer", view.n_layers),
+    init_index_from_query(f"{P}_head", "head", view.n_heads),
 ]
 for note in filter(None, notes):
     st.caption(escape_markdown(note))

@@ -20,6 +20,7 @@ from nlpviz.ui import encoders
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.widgets import (
     figure_with_data,
+    init_index_from_query,
     model_card,
     publish_query,
     show_notes,
@@ -130,28 +131,12 @@ if encoded.unknown.any():
 # ---- layer and head (1-based in the page and the URL) -----------------------------------------
 
 
-def seed_index(name: str, count: int) -> str | None:
-    """Seed a 1-based index from the URL once, clamp it to 1..count; a note when clamped."""
-    widget = f"{P}_{name}"
-    note = None
-    if widget not in st.session_state:
-        raw = st.query_params.get(name)
-        try:
-            value = int(raw) if raw is not None else 1
-        except ValueError:
-            value = 1
-            note = f"The link's {name}={raw!r} is not a number; showing {name} 1."
-        st.session_state[widget] = value
-    value = int(st.session_state[widget])
-    clamped = min(max(value, 1), count)
-    if clamped != value:
-        note = f"This model has {count} {name}s; showing {name} {clamped} instead of {value}."
-        st.session_state[widget] = clamped
-    return note
-
-
 for note in filter(
-    None, (seed_index("layer", config.n_layers), seed_index("head", config.n_heads))
+    None,
+    (
+        init_index_from_query(f"{P}_layer", "layer", config.n_layers),
+        init_index_from_query(f"{P}_head", "head", config.n_heads),
+    ),
 ):
     st.caption(escape_markdown(note))
 c1, c2, c3 = st.columns([1, 1, 3])

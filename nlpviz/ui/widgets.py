@@ -41,6 +41,28 @@ def init_from_query(key: str, param: str, default, options: Sequence | None = No
         st.session_state[key] = default
 
 
+def init_index_from_query(key: str, param: str, count: int) -> str | None:
+    """Seed a 1-based index widget (layer, head) from ``?param=`` once, clamp it to 1..count.
+
+    Returns a note for the page when the link's value was not a number or out of range.
+    """
+    note = None
+    if key not in st.session_state:
+        raw = st.query_params.get(param)
+        try:
+            value = int(raw) if raw is not None else 1
+        except ValueError:
+            value = 1
+            note = f"The link's {param}={raw!r} is not a number; showing {param} 1."
+        st.session_state[key] = value
+    value = int(st.session_state[key])
+    clamped = min(max(value, 1), count)
+    if clamped != value:
+        note = f"This model has {count} {param}s; showing {param} {clamped} instead of {value}."
+        st.session_state[key] = clamped
+    return note
+
+
 def publish_query(params: dict[str, str]) -> None:
     """Mirror the page's main inputs into the URL (only when they changed)."""
     for param, value in params.items():
