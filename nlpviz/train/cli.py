@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _markdown_table() -> int:
-    print("| checkpoint | command | wall time | device | test accuracy | paper |")
+    print("| checkpoint | command | wall time | device | held-out score | paper |")
     print("|---|---|---|---|---|---|")
     for name in TRAINABLES:
         try:
@@ -126,12 +126,22 @@ def _markdown_table() -> int:
             print(f"| {name} | `{TRAINABLES[name].description}` | not trained | | | |")
             continue
         run, paper, metrics = card["run"], card["paper_figure"], card["metrics"]
-        quoted = f"{paper['value']:.1%} ({paper['source']})" if paper.get("value") else "—"
-        score = (
-            f"F1 {metrics['test_f1']:.1%}"
-            if "test_f1" in metrics
-            else f"{metrics['test_accuracy']:.1%}"
-        )
+        quoted = "—"
+        if paper.get("value") is not None:
+            # fractions for the classifiers and taggers, percentages for the encoders' papers
+            value = paper["value"] / 100 if paper["value"] > 1 else paper["value"]
+            quoted = f"{value:.1%} ({paper['source']})"
+            if "mlm_accuracy" in metrics:  # a downstream figure: say which
+                quoted = f"{paper['metric']}: {quoted}"
+        if "test_f1" in metrics:
+            score = f"F1 {metrics['test_f1']:.1%}"
+        elif "mlm_accuracy" in metrics:
+            score = f"MLM {metrics['mlm_accuracy']:.1f}%"
+            if "rtd_auc" in metrics:
+                score += f", RTD AUC {metrics['rtd_auc']:.3f}"
+            score += f"; MR probe {metrics['probe_mr_accuracy']:.1f}%"
+        else:
+            score = f"{metrics['test_accuracy']:.1%}"
         print(
             f"| {name} | `{run['command']}` | {run['wall_time_s']:.0f} s | {run['device']} | "
             f"{score} | {quoted} |"
