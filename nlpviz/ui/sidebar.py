@@ -5,7 +5,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from nlpviz.device import cuda_available, describe_device, pick_device
+from nlpviz.device import configure_serving_threads, cuda_available, describe_device, pick_device
+
+# Every page draws this sidebar, so the server takes its thread count here, whichever page a
+# visitor opens first (not only pages that load through nlpviz.ui.loaders).
+configure_serving_threads()
 
 FORCE_CPU_KEY = "global_force_cpu"
 
