@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import plotly
 import torch
 
@@ -123,9 +124,50 @@ def _hf_view(encoder, text: str, max_tokens: int, window_start: int) -> Attentio
     )
 
 
+def deberta_source() -> BenchSource:
+    """nlpviz's miniature DeBERTa from its checkpoint. Relative positions let its body read the
+    whole text in one pass, also past the 128 tokens it was trained on (the page keeps to 128)."""
+    from nlpviz.checkpoints import load_checkpoint
+    from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer
+    from nlpviz.models.encoders import model_from_checkpoint
+
+    checkpoint = load_checkpoint("encoder-deberta", family="encoder")
+    model = model_from_checkpoint(checkpoint).eval()
+    tokenizer = SubwordTokenizer.from_file(checkpoint.directory / TOKENIZER_FILE, "wordpiece")
+
+    def ids_of(text: str) -> list[int]:
+        return [tokenizer.cls_id, *tokenizer.encode(text), tokenizer.sep_id]
+
+    def forward(ids: torch.Tensor):
+        return model.body(ids)
+
+    def view(text: str, max_tokens: int, window_start: int) -> AttentionView:
+        ids = ids_of(text)[:max_tokens]
+        with torch.inference_mode():
+            states = model.body(torch.tensor([ids]))
+        attentions = torch.stack([p.probs[0] for p in states.layers]).numpy()  # (L, H, T, T)
+        return AttentionView(
+            model_name="DeBERTa (nlpviz miniature)",
+            tokens=tokenizer.display(ids),
+            special=np.asarray([i in (tokenizer.cls_id, tokenizer.sep_id) for i in ids]),
+            attentions=attentions,
+            truncated=False,
+            n_input_tokens=len(ids),
+            window_start=0,
+        )
+
+    return BenchSource(
+        name="nlpviz DeBERTa (4 layers x 4 heads)",
+        view=view,
+        forward=forward,
+        ids=ids_of,
+        hf_dir=None,
+    )
+
+
 SOURCES: dict[str, Callable[[], BenchSource]] = {
     "minilm": minilm_source,
-    # "deberta": our_deberta_source,  # the lead: nlpviz's own DeBERTa, a BenchSource factory
+    "deberta": deberta_source,
 }
 
 
@@ -259,6 +301,57 @@ BERTVIZ_SCRIPT = textwrap.dedent(
 )
 
 
+BERTVIZ_ARRAYS_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np, torch
+    torch.set_num_threads(1)
+    from bertviz import head_view
+
+    job = json.load(sys.stdin)
+    results = []
+    for item in job["inputs"]:
+        arrays = np.load(item["npz"])["attentions"]  # (L, H, T, T)
+        attention = tuple(torch.from_numpy(a[None]) for a in arrays)
+        build, size = [], 0
+        for _ in range(item["repeats"]):
+            start = time.perf_counter()
+            html = head_view(attention, item["tokens"], html_action="return")
+            build.append(time.perf_counter() - start)
+            size = len(html.data.encode("utf-8"))
+            del html
+        results.append({"n": len(item["tokens"]), "forward_s": [0.0], "build_s": build,
+                        "html_bytes": size})
+    print(json.dumps({"results": results}))
+    """
+)
+
+
+def run_bertviz_on_arrays(source: BenchSource, texts: dict, repeats: int, directory: Path) -> dict:
+    """BertViz's head_view on the attention our source computed (for models BertViz cannot
+    load itself): the same tensors it would get from a Hugging Face model."""
+    inputs = []
+    for n, text in texts.items():
+        view = source.view(text, n, 0)
+        path = directory / f"attentions-{n}.npz"
+        np.savez(path, attentions=view.attentions)
+        inputs.append(
+            {"npz": str(path), "tokens": view.tokens, "repeats": 1 if n >= 512 else repeats}
+        )
+    env = dict(os.environ, PYTHONPATH=bertviz_path(directory))
+    done = subprocess.run(
+        [sys.executable, "-c", BERTVIZ_ARRAYS_SCRIPT],
+        input=json.dumps({"inputs": inputs}),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"BertViz subprocess failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def bertviz_path(directory: Path) -> str:
     return os.pathsep.join([str(directory), str(directory / "ipython")])
 
@@ -350,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
                 for n, text in texts.items()
             ]
             bertviz = run_bertviz(source.hf_dir, inputs, args.bertviz_dir)
+        elif not args.skip_bertviz:
+            bertviz = run_bertviz_on_arrays(source, texts, args.bertviz_repeats, args.bertviz_dir)
+        if bertviz is not None:
             for n, result in zip(LENGTHS, bertviz["results"], strict=True):
                 assert result["n"] == n, (result["n"], n)
                 rows[n]["bertviz"] = {

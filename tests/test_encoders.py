@@ -99,13 +99,24 @@ def test_config_rejects_bad_sizes():
     assert EncoderConfig(VOCAB, d_model=16, n_heads=4).d_head == 4
 
 
-@pytest.mark.parametrize("design", DESIGNS)
+@pytest.mark.parametrize("design", ["bert", "roberta", "deberta"])
 def test_text_longer_than_the_window_is_refused(design):
     model = tiny(design)
     with torch.no_grad():
         model(torch.full((1, 24), 7))  # exactly the window is fine
         with pytest.raises(ValueError, match="25 tokens exceed the model's window of 24"):
             model(torch.full((1, 25), 7))
+
+
+def test_relative_positions_read_past_the_training_window():
+    v3 = tiny("debertav3")
+    deberta = tiny("deberta")
+    with torch.no_grad():
+        long = torch.full((1, 60), 7)
+        out = v3(long)  # the discriminator: no absolute table anywhere
+        assert out.rtd_logits.shape == (1, 60)
+        assert torch.allclose(out.attentions[0].sum(-1), torch.ones(1, 2, 60))
+        assert deberta.body(long).hidden.shape == (1, 60, 16)  # the body reads it too
 
 
 def test_design_switches():

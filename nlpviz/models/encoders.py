@@ -257,7 +257,9 @@ class EncoderBody(nn.Module):
         word_weight: Tensor | None = None,
         word_vectors: Tensor | None = None,
     ) -> EncoderStates:
-        if input_ids.shape[1] > self.config.max_len:
+        # Relative positions have no table to run out of: a DeBERTa body reads any length
+        # (distances past the buckets share the last one); absolute positions stop at max_len.
+        if self.config.absolute_positions and input_ids.shape[1] > self.config.max_len:
             raise ValueError(
                 f"{input_ids.shape[1]} tokens exceed the model's window of {self.config.max_len}"
             )
@@ -348,6 +350,11 @@ class MaskedLMEncoder(nn.Module):
         """
         last = self.body.layers[-1]
         length = states.hidden.shape[1]
+        if length > self.config.max_len:
+            raise ValueError(
+                f"{length} tokens exceed the model's window of {self.config.max_len} "
+                "(the mask decoder's absolute positions)"
+            )
         query = states.penultimate
         if absolute:
             query = query + self.emd_positions(torch.arange(length, device=query.device))
