@@ -21,16 +21,6 @@ TIMEOUT = 180
 TEXT = "The cat sat on the mat because it was tired."
 HTML_TEXT = "<script>alert(1)</script> The <b>vote</b> passed."
 
-# TODO(lead): remove once checkpoints land
-needs_deberta = pytest.mark.skipif(
-    not (checkpoint_root() / "encoder-deberta").exists(),
-    reason=f"checkpoint encoder-deberta is not in {checkpoint_root()} yet (still training)",
-)
-# TODO(lead): remove once checkpoints land
-needs_v3 = pytest.mark.skipif(
-    not (checkpoint_root() / "encoder-debertav3").exists(),
-    reason=f"checkpoint encoder-debertav3 is not in {checkpoint_root()} yet (still training)",
-)
 
 
 def decode(array: dict | list) -> np.ndarray:
@@ -85,7 +75,6 @@ def tokenizer(name: str) -> SubwordTokenizer:
 # ---- DeBERTa ----------------------------------------------------------------------------
 
 
-@needs_deberta
 def test_default_view_draws_the_four_maps_and_their_total_is_the_sum():
     at = run_page(DEBERTA_PAGE)
     title, spec = score_maps(at)
@@ -112,7 +101,6 @@ def test_default_view_draws_the_four_maps_and_their_total_is_the_sum():
     assert "Table 4" in " ".join(str(v) for v in at.dataframe[0].value["source"])
 
 
-@needs_deberta
 def test_emd_with_and_without_absolute_positions():
     at = run_page(DEBERTA_PAGE, {"word": "2", "text": TEXT})
     assert at.selectbox(key="deberta_word").value == 1
@@ -130,7 +118,6 @@ def test_emd_with_and_without_absolute_positions():
     assert at.selectbox(key="deberta_word").value == 5  # "weather": a new text's longest word
 
 
-@needs_deberta
 def test_url_params_select_the_head_and_bad_ones_do_not_crash():
     at = run_page(DEBERTA_PAGE, {"layer": "3", "head": "2", "text": TEXT})
     assert score_maps(at)[0] == "Score terms, layer 3, head 2"
@@ -145,7 +132,6 @@ def test_url_params_select_the_head_and_bad_ones_do_not_crash():
     assert score_maps(at)[0] == "Score terms, layer 1, head 1"
 
 
-@needs_deberta
 def test_empty_html_and_long_texts_get_messages_and_no_exception():
     at = run_page(DEBERTA_PAGE, deberta_text="")
     assert "Type or paste a text" in messages(at) and not plotly_specs(at)
@@ -171,7 +157,6 @@ def replaced_figure(at: AppTest) -> tuple[dict, dict | None]:
     return bars, marks
 
 
-@needs_v3
 def test_corrupt_mode_scores_every_token_and_marks_the_replaced_ones():
     at = run_page(V3_PAGE, {"rate": "50", "seed": "3"}, debertav3_text=TEXT)
     assert at.radio(key="debertav3_mode").value == "corrupt"
@@ -195,7 +180,6 @@ def test_corrupt_mode_scores_every_token_and_marks_the_replaced_ones():
     assert "AUC" in shown and "accuracy, because only a few tokens are replaced" in shown
 
 
-@needs_v3
 def test_typed_mode_scores_the_users_own_corruption():
     original, typed = "The man saw the dog.", "The man saw the car."
     at = run_page(
@@ -225,7 +209,6 @@ def test_typed_mode_scores_the_users_own_corruption():
     assert marks is None and len(bars["x"]) == len(after.tokens)
 
 
-@needs_v3
 def test_v3_empty_and_html_texts_get_messages_and_escaped_output():
     at = run_page(V3_PAGE, debertav3_text="")
     assert "for the generator to corrupt" in messages(at)

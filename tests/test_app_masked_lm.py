@@ -16,13 +16,6 @@ from streamlit.testing.v1 import AppTest
 
 from nlpviz.checkpoints import checkpoint_root
 
-# TODO(lead): remove once checkpoints land
-pytestmark = pytest.mark.skipif(
-    not (checkpoint_root() / "encoder-bert").is_dir(),
-    reason=f"no encoder checkpoints at {checkpoint_root()} yet (checkpoints/encoder-bert is "
-    "still training; set NLPVIZ_CHECKPOINTS to a folder with encoder-* checkpoints)",
-)
-
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "5_Masked_LM.py")
 TIMEOUT = 240
 PREDICTIONS = "Top 10 predictions"

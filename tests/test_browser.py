@@ -397,3 +397,23 @@ def test_tagger_page_opens_by_url_and_draws_the_lattice(driver, server, screensh
     _assert_no_exception(driver, server)
     _wait_chart(driver, server)
     _screenshot(driver, screenshots, "tagger")
+
+
+ENCODER_PAGES = {  # deep link -> the screenshot's name
+    "/Attention?model=all-MiniLM-L6-v2%20(pretrained)&layer=2&head=3"
+    "&text=The%20cat%20sat%20on%20the%20mat%20because%20it%20was%20tired.": "attention_minilm",
+    "/Attention?model=DeBERTa%20(nlpviz%20miniature)&layer=4&head=1"
+    "&text=%3Cb%3EThe%20film%3C%2Fb%3E%20was%20long.": "attention_deberta",
+    "/Positional_Encoding?n=64&d=32&pos=5&k=3": "positional_encoding",
+    "/Masked_LM?text=The%20minister%20said%20the%20plan%20would%20cut%20taxes.&word=1": "masked_lm",
+    "/DeBERTa?text=The%20old%20man%20the%20boat.&layer=2&head=2": "deberta",
+    "/DeBERTaV3?text=The%20chef%20cooked%20a%20delicious%20meal%20for%20us.": "debertav3",
+}
+
+
+@pytest.mark.parametrize("link", list(ENCODER_PAGES))
+def test_transformer_pages_open_by_url_and_draw(driver, server, screenshots, link):
+    _open(driver, server, link)
+    _assert_no_exception(driver, server)
+    _wait_chart(driver, server)
+    _screenshot(driver, screenshots, ENCODER_PAGES[link])
