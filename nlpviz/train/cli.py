@@ -66,6 +66,16 @@ def _encoder(design: str) -> Trainable:
     return Trainable(f"{titles[design]} miniature encoder (pretrained on news+plays+reviews)", run)
 
 
+def _lora(quick: bool) -> Trainable:
+    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
+        from nlpviz.train.lora import train_lora_sweep
+
+        return train_lora_sweep(name, device, seed, command, quick=quick)
+
+    size = "small check (3 ranks, 800 sentences)" if quick else "ranks 1-64, full FT, probe"
+    return Trainable(f"LoRA sweep on MiniLM, MR-like: {size}", run)
+
+
 TRAINABLES: dict[str, Trainable] = {
     "kim-cnn-rand-mr": _kim("rand", "mr"),
     "kim-cnn-static-mr": _kim("static", "mr"),
@@ -94,6 +104,8 @@ TRAINABLES: dict[str, Trainable] = {
     "encoder-roberta": _encoder("roberta"),
     "encoder-deberta": _encoder("deberta"),
     "encoder-debertav3": _encoder("debertav3"),
+    "lora-sweep": _lora(quick=False),
+    "lora-sweep-quick": _lora(quick=True),
 }
 DEFAULT_SEED = 1
 
