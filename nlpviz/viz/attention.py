@@ -14,7 +14,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nlpviz.analysis.attention import METRICS
-from nlpviz.viz.common import base_layout, escape, require_shape, token_labels
+from nlpviz.viz.common import (
+    base_layout,
+    base_layout_dict,
+    escape,
+    figure_from_parts,
+    require_shape,
+    token_labels,
+)
 
 COLOURSCALE = "Blues"
 GAP = 2  # empty cells between thumbnails
@@ -69,33 +76,32 @@ def thumbnail_grid(
         for layer in range(n_layers)
         for head in range(n_heads)
     ]
-    # 72 validated go.Heatmap objects took 35-90 ms; these fixed, known-good dicts skip it
-    # (Streamlit validates the whole figure again before sending it anyway)
-    figure = go.Figure(data=traces, _validate=False)
-    figure._validate = True  # the layout below is validated as usual
     centre = cells / 2
-    figure.update_xaxes(
-        tickvals=[h * step + centre for h in range(n_heads)],
-        ticktext=[f"H{h + 1}" for h in range(n_heads)],
-        side="top",
-        showgrid=False,
-        zeroline=False,
-        range=[0, n_heads * step - GAP],
+    layout = base_layout_dict(
+        title, height=int(min(900, max(260, 90 + n_layers * 900 / max(n_heads, 1) * 0.9)))
     )
-    figure.update_yaxes(
-        tickvals=[layer * step + centre for layer in range(n_layers)],
-        ticktext=[f"L{layer + 1}" for layer in range(n_layers)],
-        showgrid=False,
-        zeroline=False,
-        range=[n_layers * step - GAP, 0],
-        scaleanchor="x",
-    )
-    figure.update_layout(
+    layout.update(
+        xaxis={
+            "tickvals": [h * step + centre for h in range(n_heads)],
+            "ticktext": [f"H{h + 1}" for h in range(n_heads)],
+            "side": "top",
+            "showgrid": False,
+            "zeroline": False,
+            "range": [0, n_heads * step - GAP],
+        },
+        yaxis={
+            "tickvals": [layer * step + centre for layer in range(n_layers)],
+            "ticktext": [f"L{layer + 1}" for layer in range(n_layers)],
+            "showgrid": False,
+            "zeroline": False,
+            "range": [n_layers * step - GAP, 0],
+            "scaleanchor": "x",
+        },
         coloraxis={
             "colorscale": COLOURSCALE,
             "cmin": 0.0,
             "cmax": 1.0,
-            "colorbar": {"title": "attention", "thickness": 12},
+            "colorbar": {"title": {"text": "attention"}, "thickness": 12},
         },
         plot_bgcolor="white",
     )
@@ -103,9 +109,10 @@ def thumbnail_grid(
         layer, head = selected
         if not (0 <= layer < n_layers and 0 <= head < n_heads):
             raise ValueError(f"selected {selected} outside {n_layers} layers x {n_heads} heads")
-        figure.add_shape(_selection_box(head * step - 0.5, layer * step - 0.5, cells + 1))
-    height = int(min(900, max(260, 90 + n_layers * 900 / max(n_heads, 1) * 0.9)))
-    return base_layout(figure, title, height=height)
+        layout["shapes"] = [_selection_box(head * step - 0.5, layer * step - 0.5, cells + 1)]
+    # 72 validated heatmaps and layout updates took 35-90 ms; these fixed, known-good dicts
+    # are built in one call (Streamlit validates the whole figure again before sending it)
+    return figure_from_parts(traces, layout)
 
 
 def grid_frame(grid: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
@@ -158,23 +165,31 @@ def head_heatmap(
             for label, is_special in zip(labels, special, strict=True)
         ]
     top = float(attention.max()) if zmax is None else float(zmax)
-    figure = go.Figure(
-        go.Heatmap(
-            z=attention.astype(np.float32),
-            x=labels,
-            y=labels,
-            colorscale=COLOURSCALE,
-            zmin=0.0,
-            zmax=top if top > 0 else 1.0,
-            hovertemplate="query %{y} → key %{x}<br>weight %{z:.4f}<extra></extra>",
-            colorbar={"title": "attention", "thickness": 12},
-        )
-    )
+    trace = {
+        "type": "heatmap",
+        "z": attention.astype(np.float32),
+        "x": labels,
+        "y": labels,
+        "colorscale": COLOURSCALE,
+        "zmin": 0.0,
+        "zmax": top if top > 0 else 1.0,
+        "hovertemplate": "query %{y} → key %{x}<br>weight %{z:.4f}<extra></extra>",
+        "colorbar": {"title": {"text": "attention"}, "thickness": 12},
+    }
     n = len(tokens)
-    figure.update_xaxes(title="key (attended to)", tickangle=-60, side="top", type="category")
-    figure.update_yaxes(title="query (attending)", autorange="reversed", type="category")
-    height = int(min(1000, max(380, 140 + 16 * n)))
-    return base_layout(figure, f"Layer {layer + 1}, head {head + 1}", height=height)
+    layout = base_layout_dict(
+        f"Layer {layer + 1}, head {head + 1}", height=int(min(1000, max(380, 140 + 16 * n)))
+    )
+    layout.update(
+        xaxis={
+            "title": {"text": "key (attended to)"},
+            "tickangle": -60,
+            "side": "top",
+            "type": "category",
+        },
+        yaxis={"title": {"text": "query (attending)"}, "autorange": "reversed", "type": "category"},
+    )
+    return figure_from_parts([trace], layout)
 
 
 def head_frame(tokens: Sequence[str], attention: np.ndarray) -> pd.DataFrame:

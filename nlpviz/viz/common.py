@@ -74,6 +74,25 @@ def figure_json_bytes(figure: go.Figure) -> int:
     return len(figure.to_json().encode("utf-8"))
 
 
+def base_layout_dict(title: str, height: int = 360) -> dict:
+    """:func:`base_layout`'s settings as a layout dict, for figures built in one call."""
+    return {
+        "title": {"text": escape(title), "x": 0.0, "xanchor": "left"},
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "font": {"family": FONT, "size": 13},
+    }
+
+
+def figure_from_parts(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from known-good trace and layout dicts, built without plotly's per-property
+    validation (which dominated the attention views' build time); Streamlit validates the
+    whole figure once more before sending it."""
+    figure = go.Figure(data=data, layout=layout, _validate=False)
+    figure._validate = True  # later updates are validated as usual
+    return figure
+
+
 def base_layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
     figure.update_layout(
         title={"text": escape(title), "x": 0.0, "xanchor": "left"},
