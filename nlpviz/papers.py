@@ -110,6 +110,6 @@ PAPERS: tuple[Paper, ...] = (
         "Hu et al.",
         2022,
         "Freeze the weights; learn a low-rank update B A beside them.",
-        (),
+        (("pages/9_LoRA.py", "Rank sweeps and subspaces"),),
     ),
 )
