@@ -127,7 +127,10 @@ def score_maps(
     )
     height = int(min(620, max(340, 160 + 4.5 * n)))
     title = f"Score terms, layer {layer + 1}, head {head + 1}"
-    return base_layout(figure, title, height=height)
+    figure = base_layout(figure, title, height=height + 80)
+    # the panels' names and tokens sit above the maps; leave the figure's title room above them
+    figure.update_layout(margin={"t": 150})
+    return figure
 
 
 def score_frame(
