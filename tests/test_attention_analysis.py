@@ -194,3 +194,17 @@ def test_html_in_tokens_is_escaped():
     tokens = ["<b>", "x"]
     figure = figures.head_heatmap(tokens, np.eye(2), 0, 0)
     assert figure.data[0].x[0] == "0·&lt;b&gt;"
+
+
+def test_attention_figures_spell_out_a_light_to_dark_scale():
+    """Built without validation, a named scale would reach plotly.js, whose "Blues" is reversed
+    (dark for 0): the figures must carry the explicit stops, white at 0."""
+    from nlpviz.viz import attention as figures
+
+    att = np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32)
+    head = figures.head_heatmap(["a", "b", "c"], att[0, 0], 0, 0).to_plotly_json()
+    grid = figures.thumbnail_grid(att, selected=(0, 0)).to_plotly_json()
+    for scale in (head["data"][0]["colorscale"], grid["layout"]["coloraxis"]["colorscale"]):
+        assert not isinstance(scale, str)
+        assert scale[0][0] == 0 and scale[0][1] == "rgb(247,251,255)"  # near white at 0
+        assert scale[-1][0] == 1 and scale[-1][1] == "rgb(8,48,107)"  # dark blue at 1

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
 from nlpviz.analysis.attention import METRICS
 from nlpviz.viz.common import (
@@ -23,7 +24,9 @@ from nlpviz.viz.common import (
     token_labels,
 )
 
-COLOURSCALE = "Blues"
+# Spelled out: figures built without validation send what they are given, and plotly.js's own
+# "Blues" runs the other way round (dark at 0) from plotly.py's.
+COLOURSCALE = [list(stop) for stop in get_colorscale("Blues")]
 GAP = 2  # empty cells between thumbnails
 SELECTED = "#d62728"
 
