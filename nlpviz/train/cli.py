@@ -107,7 +107,23 @@ TRAINABLES: dict[str, Trainable] = {
     "lora-sweep": _lora(quick=False),
     "lora-sweep-quick": _lora(quick=True),
 }
+# Families in their own modules add their checkpoints here (each module keeps its own recipes).
+# --- translation checkpoints ---
+# --- gated RNN checkpoints ---
 DEFAULT_SEED = 1
+
+
+def _silver_news(out: str | None, max_articles: int | None) -> dict:
+    from nlpviz.data.conll import DEFAULT_SILVER_PATH, build_silver_news
+
+    return build_silver_news(out or DEFAULT_SILVER_PATH, max_articles)
+
+
+# ``nlpviz data NAME``: (what it builds, builder(out or None, max_articles or None) -> record).
+DATA_BUILDERS: dict[str, tuple[str, Callable[[str | None, int | None], dict]]] = {
+    "silver-news": ("spaCy-tagged news", _silver_news),
+    # --- translation data ---
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,7 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
     data = sub.add_parser("data", help="build a derived training corpus (training only)")
-    data.add_argument("corpus", choices=["silver-news"], help="silver-news: spaCy-tagged news")
+    data.add_argument(
+        "corpus",
+        choices=sorted(DATA_BUILDERS),
+        help="; ".join(f"{name}: {what}" for name, (what, _) in sorted(DATA_BUILDERS.items())),
+    )
     data.add_argument("--max-articles", type=int, default=None, help="a seeded sample")
     data.add_argument("--out", default=None, help="where to write it (default: ~/.cache/nlpviz)")
     listing = sub.add_parser("list", help="list the checkpoints nlpviz can train and their state")
@@ -180,14 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     if args.command == "data":
-        from nlpviz.data.conll import DEFAULT_SILVER_PATH, build_silver_news
-
+        _, build = DATA_BUILDERS[args.corpus]
         try:
-            record = build_silver_news(args.out or DEFAULT_SILVER_PATH, args.max_articles)
+            record = build(args.out, args.max_articles)
         except MissingTrainingData as error:
             print(error, file=sys.stderr)
             return 3
-        log.info("silver news corpus written: %s", {k: record[k] for k in list(record)[:6]})
+        log.info("%s corpus written: %s", args.corpus, {k: record[k] for k in list(record)[:6]})
         return 0
     if args.command == "list":
         return _list(args.markdown)
