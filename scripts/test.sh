@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Set up .venv (first run only), make sure headless Chromium is there, run the whole test suite:
-# unit tests, Streamlit AppTest tests and the browser tests.
+# unit tests, Streamlit AppTest tests, the browser tests and the proxy test (nginx).
 source "$(dirname "$0")/_venv.sh"
 install_requirements requirements.txt requirements-dev.txt
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-    echo "Installing Debian's chromium and chromium-driver for the browser tests…"
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/sbin/nginx ]; then
+    echo "Installing Debian's chromium, chromium-driver and nginx for the browser and proxy tests…"
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver nginx >/dev/null
 fi
 exec "$VENV_PY" -m pytest "$@"
