@@ -8,7 +8,7 @@
   touched: no injection, no merge, no ``.train()``, no ``.to()``.
 * A live sweep runs in the visitor's own script run, writes into a temporary folder of that
   session (never into ``checkpoints/``), and only one runs per server at a time
-  (:func:`acquire_live_sweep`, a module-level lock taken without waiting).
+  (:func:`acquire_live_sweep`: the server's one heavy-work slot, ``nlpviz.heavy``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import copy
 import math
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,10 +28,13 @@ import streamlit as st
 import torch
 from torch.nn import functional as F
 
+from nlpviz import heavy
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.device import configure_serving_threads
+from nlpviz.heavy import HEAVY_LINE, Ticket, heavy_work_disabled
 from nlpviz.models.lora import MiniLMClassifier, inject_lora, load_adapter_state, merge_all
 from nlpviz.train import lora as sweep_lib
+from nlpviz.ui.heavy import session_owner  # noqa: F401 - the page asks lora for it
 from nlpviz.ui.loaders import freeze_for_serving
 from nlpviz.viz.lora import Reference
 
@@ -41,7 +43,7 @@ configure_serving_threads()
 SWEEP_ENV = "NLPVIZ_LORA_SWEEP"  # another sweep checkpoint (e.g. lora-sweep-quick) for development
 DEFAULT_SWEEP = "lora-sweep"
 KIM_REFERENCE = "kim-cnn-multichannel-mr"
-DISABLE_ENV = "NLPVIZ_DISABLE_LIVE_TRAINING"
+DISABLE_ENV = heavy.DISABLE_ENV
 LIVE_NAME = "lora-live"
 LIVE_PREFIX = "lora-live"
 SMALL_RANKS = (1, 2, 4, 8)  # "a small rank" in the paper's finding
@@ -416,57 +418,59 @@ def prediction_change(adapted: Prediction, base: Prediction) -> Change:
 
 # ---- the live sweep ------------------------------------------------------------------------------
 
-_LIVE_LOCK = threading.Lock()
-_LIVE_HOLDER: dict[str, Any] = {}
+LIVE_SWEEP_LABEL = "a live LoRA sweep"
+_LIVE_TICKETS: dict[str, Ticket] = {}  # owner -> the ticket holding the server's heavy slot
 
 
 @dataclass(frozen=True)
 class LiveBusy:
-    """Someone else's live sweep holds the server's one slot."""
+    """Someone else's heavy job (a sweep, a data-set attribution) holds the server's one slot."""
 
     owner: str
     since: float  # time.time() when it started
+    label: str = LIVE_SWEEP_LABEL
+    waiting: int = 0
 
     def message(self) -> str:
         started = time.strftime("%H:%M:%S", time.localtime(self.since))
         minutes = (time.time() - self.since) / 60
+        what = "A sweep" if self.label == LIVE_SWEEP_LABEL else f"Heavy work ({self.label})"
+        queued = f"; {self.waiting} more waiting" if self.waiting else ""
         return (
-            f"A sweep is already running on this server, started by {self.owner} at {started} "
-            f"({minutes:.0f} min ago). One live sweep runs at a time: wait for it to finish, "
-            "then start yours."
+            f"{what} is already running on this server, started by {self.owner} at {started} "
+            f"({minutes:.0f} min ago{queued}). One heavy job runs at a time: wait for it to "
+            "finish, then start yours."
         )
 
 
+def _busy(ticket: Ticket) -> LiveBusy:
+    return LiveBusy(ticket.owner, ticket.since, ticket.label, HEAVY_LINE.waiting())
+
+
 def acquire_live_sweep(owner: str) -> LiveBusy | None:
-    """Take the server's live-sweep slot without waiting: None when taken, else who holds it."""
-    if _LIVE_LOCK.acquire(blocking=False):
-        _LIVE_HOLDER.update(owner=owner, since=time.time())
+    """Take the server's heavy-work slot without waiting: None when taken, else who holds it."""
+    ticket = HEAVY_LINE.try_start_now(owner, LIVE_SWEEP_LABEL)
+    if ticket is not None:
+        _LIVE_TICKETS[owner] = ticket
         return None
-    return LiveBusy(_LIVE_HOLDER.get("owner", "another visitor"), _LIVE_HOLDER.get("since", 0.0))
+    running = HEAVY_LINE.running()
+    return _busy(running) if running is not None else LiveBusy("another visitor", time.time())
 
 
 def release_live_sweep(owner: str) -> None:
     """Give the slot back (only its holder does)."""
-    if _LIVE_LOCK.locked() and _LIVE_HOLDER.get("owner") == owner:
-        _LIVE_HOLDER.clear()
-        _LIVE_LOCK.release()
+    ticket = _LIVE_TICKETS.pop(owner, None)
+    if ticket is not None:
+        HEAVY_LINE.leave(ticket)
 
 
 def live_sweep_holder() -> LiveBusy | None:
-    if not _LIVE_LOCK.locked():
-        return None
-    return LiveBusy(_LIVE_HOLDER.get("owner", "another visitor"), _LIVE_HOLDER.get("since", 0.0))
+    running = HEAVY_LINE.running()
+    return _busy(running) if running is not None else None
 
 
 def live_training_disabled() -> bool:
-    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def session_owner() -> str:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return f"session {ctx.session_id[:8]}" if ctx is not None else "a script"
+    return heavy_work_disabled()
 
 
 @dataclass(frozen=True)
