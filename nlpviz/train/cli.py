@@ -110,6 +110,18 @@ TRAINABLES: dict[str, Trainable] = {
 # Families in their own modules add their checkpoints here (each module keeps its own recipes).
 # --- translation checkpoints ---
 # --- gated RNN checkpoints ---
+def _gated_rnn(name: str, device: torch.device, seed: int, command: str) -> dict:
+    from nlpviz.train.gated_rnn import train_by_name
+
+    return train_by_name(name, device, seed, command)
+
+
+TRAINABLES["chorales-tanh"] = Trainable("tanh RNN on the Bach chorales (music21)", _gated_rnn)
+TRAINABLES["chorales-gru"] = Trainable("GRU on the Bach chorales (music21)", _gated_rnn)
+TRAINABLES["chorales-lstm"] = Trainable("LSTM on the Bach chorales (music21)", _gated_rnn)
+TRAINABLES["chars-tanh"] = Trainable("tanh RNN character LM on news", _gated_rnn)
+TRAINABLES["chars-gru"] = Trainable("GRU character LM on news", _gated_rnn)
+TRAINABLES["chars-lstm"] = Trainable("LSTM character LM on news", _gated_rnn)
 DEFAULT_SEED = 1
 
 
