@@ -2,14 +2,17 @@
 
 ``st.cache_resource`` keeps one model per (checkpoint, device, folder). The model is in eval
 mode with gradients off for its parameters and must never be changed in place: every visitor
-reads the same object. Attribution only asks for gradients of the input, so it registers no hook
-and needs no lock.
+reads the same object. Attribution only asks for gradients of the input, and Captum's temporary
+hooks land on a private wrapper, never on the model; still, attribution holds the model's
+``lock`` (one per cached model, shared by every session, see :func:`model_lock`) so that one
+model runs one attribution at a time and its memory stays bounded.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
@@ -39,6 +42,7 @@ class LoadedModel:
     card: dict[str, Any]
     side: dict[str, Any]  # the checkpoint's other JSON side files by file name
     device: torch.device
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
 
 def freeze_for_serving(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -64,7 +68,16 @@ def _load(name: str, device: str, root: str) -> LoadedModel:
         for f in checkpoint.card["files"]
         if f.endswith(".json") and f != vocab_file
     }
-    return LoadedModel(name, model, vocab, checkpoint.card, side, torch.device(device))
+    lock = model_lock(name, device)
+    return LoadedModel(name, model, vocab, checkpoint.card, side, torch.device(device), lock)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def model_lock(name: str, device: str) -> threading.Lock:
+    """The lock attribution holds on the cached model ``name`` (also for models other loaders
+    cache, such as the LoRA page's adapted MiniLM copies): one per model and device, shared by
+    every session."""
+    return threading.Lock()
 
 
 def load_model(name: str, device: str | torch.device) -> LoadedModel | CheckpointError:

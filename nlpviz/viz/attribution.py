@@ -1,0 +1,234 @@
+"""Figures of the attribution workbench: the models x methods grid, curves, agreement, words.
+
+Every cell of the grid is drawn on ONE colour scale: a cell's scores are divided by the sum of
+their magnitudes (each token's share of the cell's total attribution, signed), so a gradient
+norm (Saliency) and a probability difference (Occlusion) can sit side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from nlpviz.viz.common import (
+    DIVERGING,
+    base_layout_dict,
+    escape,
+    figure_from_parts,
+    require_shape,
+    token_labels,
+)
+
+
+def shares(scores: np.ndarray) -> np.ndarray:
+    """Each token's signed share of the total |attribution| (all zeros stay zeros)."""
+    scores = np.asarray(scores, dtype=float)
+    total = float(np.abs(scores).sum())
+    return scores / total if total > 0 else np.zeros_like(scores)
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One model's row of the grid: its tokens and one score vector per method."""
+
+    model: str
+    tokens: tuple[str, ...]
+    methods: tuple[str, ...]
+    scores: np.ndarray  # (methods, tokens) raw scores
+    captions: tuple[str, ...] = ()  # per method: the faithfulness line shown under the cell
+
+
+def shared_bound(rows: Sequence[GridRow]) -> float:
+    """The one colour bound of the grid: the largest |share| over every cell."""
+    bound = 0.0
+    for row in rows:
+        for scores in np.atleast_2d(row.scores):
+            if len(scores):
+                bound = max(bound, float(np.abs(shares(scores)).max()))
+    return bound or 1.0
+
+
+def grid_figure(rows: Sequence[GridRow], title: str = "Attribution grid") -> go.Figure:
+    """One heatmap per model (methods x tokens), all on the same symmetric colour scale."""
+    if not rows:
+        raise ValueError("the grid needs at least one model")
+    bound = shared_bound(rows)
+    data, layout = [], base_layout_dict(title, height=0)
+    heights = [max(1, len(r.methods)) for r in rows]
+    gap = 0.12 if len(rows) > 1 else 0.0
+    usable = 1.0 - gap * (len(rows) - 1)
+    top = 1.0
+    for index, row in enumerate(rows):
+        scores = np.asarray(row.scores, dtype=float)
+        require_shape(f"scores of {row.model}", scores, (len(row.methods), len(row.tokens)))
+        axis = "" if index == 0 else str(index + 1)
+        height = usable * heights[index] / sum(heights)
+        domain = [max(0.0, top - height), top]
+        top = domain[0] - gap
+        labels = token_labels(row.tokens)
+        data.append(
+            {
+                "type": "heatmap",
+                "z": np.array([shares(s) for s in scores]).tolist() if len(scores) else [],
+                "customdata": scores.tolist(),
+                "x": labels,
+                "y": [escape(m) for m in row.methods],
+                "xaxis": f"x{axis}",
+                "yaxis": f"y{axis}",
+                "coloraxis": "coloraxis",
+                "name": escape(row.model),
+                "hovertemplate": "%{y} · %{x}<br>share %{z:+.3f} · raw %{customdata:+.4g}"
+                f"<extra>{escape(row.model)}</extra>",
+            }
+        )
+        layout[f"xaxis{axis}"] = {"tickangle": -45, "anchor": f"y{axis}", "automargin": True}
+        layout[f"yaxis{axis}"] = {
+            "domain": domain,
+            "title": {"text": escape(row.model), "font": {"size": 11}},
+            "autorange": "reversed",
+            "automargin": True,
+        }
+    layout["coloraxis"] = {
+        "colorscale": DIVERGING,
+        "cmin": -bound,
+        "cmax": bound,
+        "colorbar": {"title": {"text": "share of |attribution|"}},
+    }
+    layout["height"] = 120 + sum(70 + 28 * h for h in heights)
+    return figure_from_parts(data, layout)
+
+
+def _shade(value: float, bound: float) -> str:
+    """Blue toward the target, red against; alpha grows with |value| / bound."""
+    alpha = min(1.0, abs(value) / bound) * 0.85 if bound > 0 else 0.0
+    colour = "33, 102, 172" if value >= 0 else "178, 24, 43"
+    return f"rgba({colour}, {alpha:.3f})"
+
+
+def token_html(tokens: Sequence[str], scores: np.ndarray, bound: float) -> str:
+    """Tokens as escaped HTML spans shaded by their share of the cell's |attribution|."""
+    values = shares(scores)
+    require_shape("scores", values, (len(tokens),))
+    spans = [
+        f'<span title="{escape(t).replace(chr(34), "&quot;")}: {v:+.3f}" '
+        f'style="background:{_shade(v, bound)};padding:1px 2px;margin:1px;border-radius:3px;'
+        f'display:inline-block">{escape(t)}</span>'
+        for t, v in zip(tokens, values, strict=True)
+    ]
+    return '<div style="line-height:1.9;font-size:0.9rem">' + "".join(spans) + "</div>"
+
+
+def curves_figure(
+    fractions: np.ndarray,
+    deletion: np.ndarray,
+    insertion: np.ndarray,
+    probability: float,
+    title: str,
+    random_deletion: np.ndarray | None = None,
+) -> go.Figure:
+    """Deletion and insertion curves: P(target) as the top tokens are removed / added."""
+    fractions = np.asarray(fractions, dtype=float)
+    require_shape("deletion", np.asarray(deletion), (len(fractions),))
+    require_shape("insertion", np.asarray(insertion), (len(fractions),))
+    data = [
+        {
+            "type": "scatter",
+            "x": fractions.tolist(),
+            "y": np.asarray(deletion, dtype=float).tolist(),
+            "mode": "lines+markers",
+            "name": "deletion (remove top tokens first)",
+            "line": {"color": "#b2182b"},
+            "hovertemplate": "%{x:.0%} removed: P = %{y:.3f}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": fractions.tolist(),
+            "y": np.asarray(insertion, dtype=float).tolist(),
+            "mode": "lines+markers",
+            "name": "insertion (add top tokens first)",
+            "line": {"color": "#2166ac"},
+            "hovertemplate": "%{x:.0%} kept: P = %{y:.3f}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": [0.0, 1.0],
+            "y": [probability, probability],
+            "mode": "lines",
+            "name": "P(target | full text)",
+            "line": {"color": "#7f8c8d", "dash": "dot"},
+            "hoverinfo": "skip",
+        },
+    ]
+    if random_deletion is not None:
+        require_shape("random_deletion", np.asarray(random_deletion), (len(fractions),))
+        data.append(
+            {
+                "type": "scatter",
+                "x": fractions.tolist(),
+                "y": np.asarray(random_deletion, dtype=float).tolist(),
+                "mode": "lines",
+                "name": "deletion in random order (mean)",
+                "line": {"color": "#e67e22", "dash": "dash"},
+            }
+        )
+    layout = base_layout_dict(title, height=380)
+    layout["xaxis"] = {"title": {"text": "fraction of tokens"}, "tickformat": ".0%"}
+    layout["yaxis"] = {"title": {"text": "P(target)"}, "range": [-0.02, 1.02]}
+    layout["legend"] = {"orientation": "h", "y": -0.25}
+    return figure_from_parts(data, layout)
+
+
+def agreement_figure(labels: Sequence[str], matrix: np.ndarray, title: str) -> go.Figure:
+    """Spearman's rho between methods (and the model's attention), -1..1."""
+    matrix = np.asarray(matrix, dtype=float)
+    require_shape("matrix", matrix, (len(labels), len(labels)))
+    shown = [escape(label) for label in labels]
+    text = [["—" if np.isnan(v) else f"{v:+.2f}" for v in row] for row in matrix]
+    z = [[None if np.isnan(v) else float(v) for v in row] for row in matrix]
+    data = [
+        {
+            "type": "heatmap",
+            "z": z,
+            "x": shown,
+            "y": shown,
+            "text": text,
+            "texttemplate": "%{text}",
+            "colorscale": DIVERGING,
+            "zmin": -1,
+            "zmax": 1,
+            "colorbar": {"title": {"text": "ρ"}},
+            "hovertemplate": "%{y} vs %{x}: ρ = %{text}<extra></extra>",
+        }
+    ]
+    layout = base_layout_dict(title, height=160 + 45 * len(labels))
+    layout["yaxis"] = {"autorange": "reversed", "automargin": True}
+    layout["xaxis"] = {"automargin": True}
+    return figure_from_parts(data, layout)
+
+
+def top_words_figure(
+    positive: Sequence[tuple[str, float, int]],
+    negative: Sequence[tuple[str, float, int]],
+    title: str,
+) -> go.Figure:
+    """Bars of the words with the highest and lowest mean attribution over a data set."""
+    rows = list(positive) + list(reversed(negative))
+    words = [f"{escape(w)} ({c})" for w, _, c in rows]
+    values = [float(v) for _, v, _ in rows]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": words,
+            "x": values,
+            "marker": {"color": ["#2166ac" if v >= 0 else "#b2182b" for v in values]},
+            "hovertemplate": "%{y}: mean %{x:+.4f}<extra></extra>",
+        }
+    ]
+    layout = base_layout_dict(title, height=140 + 20 * max(1, len(rows)))
+    layout["yaxis"] = {"autorange": "reversed", "automargin": True}
+    layout["xaxis"] = {"title": {"text": "mean attribution per occurrence"}}
+    return figure_from_parts(data, layout)
