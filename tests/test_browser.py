@@ -418,3 +418,32 @@ def test_transformer_pages_open_by_url_and_draw(driver, server, screenshots, lin
     _assert_no_exception(driver, server)
     _wait_chart(driver, server)
     _screenshot(driver, screenshots, ENCODER_PAGES[link])
+
+
+PAGE_FILES = {  # URL path -> the page's file, as Streamlit names pages ("1_Kim_CNN" -> /Kim_CNN)
+    "/" + page.stem.split("_", 1)[1]: f"pages/{page.name}"
+    for page in sorted((REPO_ROOT / "pages").glob("*.py"))
+}
+
+
+@pytest.mark.parametrize("path", ["/", *PAGE_FILES])
+def test_presentation_mode_renders_every_page_at_projector_size(driver, server, screenshots, path):
+    from selenium.webdriver.common.by import By
+
+    from nlpviz.ui.sidebar import key_idea
+
+    size = driver.get_window_size()
+    driver.set_window_size(1280, 720)
+    try:
+        _open(driver, server, f"{path}?present=1")
+        _assert_no_exception(driver, server)
+        if path != "/":
+            _wait_chart(driver, server)
+        idea = key_idea(PAGE_FILES.get(path))
+        if idea:
+            shown = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ALERT))
+            assert idea.split(": ", 1)[1][:40] in shown, f"{path}: no key-idea banner\n{shown}"
+        name = "landing" if path == "/" else path.strip("/").lower()
+        _screenshot(driver, screenshots, f"present_{name}")
+    finally:
+        driver.set_window_size(size["width"], size["height"])

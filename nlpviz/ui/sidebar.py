@@ -1,17 +1,100 @@
-"""The sidebar every page shares: which device computes, and a switch to force the CPU."""
+"""The sidebar every page shares: the device, presentation mode, and a link to this view.
+
+Presentation mode (a toggle, or ``?present=1`` in a link) is for a projector: larger text and
+figures, the paper's key idea above the page. It lives in the session's state and the URL only,
+never in shared figure templates, so one visitor's projector never changes another's view.
+"""
 
 from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
 
 import streamlit as st
 import torch
 
 from nlpviz.device import configure_serving_threads, cuda_available, describe_device, pick_device
+from nlpviz.papers import PAPERS
 
 # Every page draws this sidebar, so the server takes its thread count here, whichever page a
 # visitor opens first (not only pages that load through nlpviz.ui.loaders).
 configure_serving_threads()
 
 FORCE_CPU_KEY = "global_force_cpu"
+PRESENT_KEY = "global_present"
+PRESENT_PARAM = "present"
+SHARE_SLOT_KEY = "_global_share_slot"  # the sidebar's placeholder for this run's link
+
+# Static CSS (no user text): larger type for a projector at 1280x720, the page full width.
+PRESENTATION_CSS = """
+<style>
+[data-testid="stMain"] .block-container { max-width: 100%; padding: 3rem 2rem 2rem; }
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] { font-size: 1.3rem; }
+[data-testid="stMain"] h1 { font-size: 2.6rem; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 1.9rem; }
+[data-testid="stMain"] textarea, [data-testid="stMain"] input { font-size: 1.25rem; }
+[data-testid="stCaptionContainer"] { font-size: 1.1rem; }
+</style>
+"""
+
+
+def presentation_mode() -> bool:
+    """Whether this session shows pages for a projector."""
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def _current_page_path() -> str | None:
+    """The running page's script path relative to the app (``pages/1_Kim_CNN.py``), if known."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        manager = ctx.pages_manager
+        script = manager.get_pages()[manager.current_page_script_hash]["script_path"]
+        return (
+            Path(script)
+            .resolve()
+            .relative_to(Path(manager.main_script_parent).resolve())
+            .as_posix()
+        )
+    except Exception:  # AppTest from a function, or a Streamlit without these internals
+        return None
+
+
+def key_idea(page_path: str | None) -> str | None:
+    """The first paper's idea among those that link this page (the gallery's own wording)."""
+    for paper in PAPERS:
+        # by file name: the same page whether the app or a test started it
+        if page_path and any(Path(path).name == Path(page_path).name for path, _ in paper.pages):
+            return f"{paper.authors} {paper.year}: {paper.idea}"
+    return None
+
+
+def share_url() -> str:
+    """This view as a link: the page's address with the current query parameters."""
+    query = {k: st.query_params.get(k) for k in st.query_params}
+    if presentation_mode():
+        query[PRESENT_PARAM] = "1"
+    else:
+        query.pop(PRESENT_PARAM, None)
+    try:
+        address = st.context.url or ""
+    except Exception:
+        address = ""
+    base = address.split("?", 1)[0]
+    encoded = urllib.parse.urlencode(query)
+    return f"{base}?{encoded}" if encoded else base or "./"
+
+
+def refresh_share_link() -> None:
+    """Redraw the sidebar's link with the query parameters the page has published so far."""
+    slot = st.session_state.get(SHARE_SLOT_KEY)
+    if slot is None:
+        return
+    with slot.container():
+        st.caption("**Share this view** (copy the link; it opens the same inputs):")
+        st.code(share_url(), language=None, wrap_lines=True)
 
 
 def render_sidebar() -> torch.device:
@@ -29,8 +112,28 @@ def render_sidebar() -> torch.device:
         )
         device = pick_device(force_cpu=force_cpu)
         st.caption(f"**Computing on:** {describe_device(device)}")
+        if PRESENT_KEY not in st.session_state:
+            st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_PARAM) in ("1", "true")
+        st.toggle(
+            "Presentation mode",
+            key=PRESENT_KEY,
+            help="Larger text and figures for a projector; the paper's key idea on top. "
+            "A link with ?present=1 opens a page this way.",
+        )
+        st.session_state[SHARE_SLOT_KEY] = st.empty()
         st.caption(
             "Models are shared read-only by every visitor; nothing you type is stored or "
             "changes them."
         )
+    if presentation_mode():
+        # the controls fold away for the projector (the arrow at the top left opens them)
+        st.set_page_config(initial_sidebar_state="collapsed")
+        st.query_params[PRESENT_PARAM] = "1"
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+        idea = key_idea(_current_page_path())
+        if idea:
+            st.info(idea, icon="💡")
+    elif PRESENT_PARAM in st.query_params:
+        del st.query_params[PRESENT_PARAM]
+    refresh_share_link()
     return device

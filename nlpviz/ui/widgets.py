@@ -24,7 +24,8 @@ from nlpviz.data.user_input import (
     clean_text,
     parse_upload,
 )
-from nlpviz.viz.common import export_config
+from nlpviz.ui.sidebar import presentation_mode, refresh_share_link
+from nlpviz.viz.common import export_config, presentation_figure
 
 QUERY_TEXT_LIMIT = 1_000
 """Text longer than this is not mirrored into the URL (links would become unwieldy)."""
@@ -74,6 +75,7 @@ def publish_query(params: dict[str, str]) -> None:
                 st.query_params[param] = value
             elif param in st.query_params:
                 del st.query_params[param]
+    refresh_share_link()
 
 
 def text_input(prefix: str, examples: Sequence[str], label: str = "Your text") -> CleanText:
@@ -137,7 +139,8 @@ def figure_with_data(
 
     ``data`` may be a function: the table is then built only when the button is clicked.
     """
-    st.plotly_chart(figure, key=key, config=export_config(filename), width="stretch")
+    shown = presentation_figure(figure) if presentation_mode() else figure
+    st.plotly_chart(shown, key=key, config=export_config(filename), width="stretch")
 
     def csv() -> bytes:
         frame = data() if callable(data) else data

@@ -93,6 +93,26 @@ def figure_from_parts(data: list[dict], layout: dict) -> go.Figure:
     return figure
 
 
+PRESENTATION_FONT = 18
+PRESENTATION_HEIGHT_SCALE = 1.25
+
+
+def presentation_figure(figure: go.Figure) -> dict:
+    """The figure for a projector: larger type and a taller plot, as a new dict (the original
+    may be cached and shared by other sessions, so it is never changed)."""
+    spec = figure.to_dict()
+    layout = spec.setdefault("layout", {})
+    font = dict(layout.get("font") or {})
+    font["size"] = max(PRESENTATION_FONT, int(font.get("size") or 0))
+    layout["font"] = font
+    title = layout.get("title")
+    if isinstance(title, dict):
+        layout["title"] = {**title, "font": {**(title.get("font") or {}), "size": 22}}
+    if layout.get("height"):
+        layout["height"] = int(layout["height"] * PRESENTATION_HEIGHT_SCALE)
+    return spec
+
+
 def base_layout(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
     figure.update_layout(
         title={"text": escape(title), "x": 0.0, "xanchor": "left"},
