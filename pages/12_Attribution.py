@@ -3,6 +3,8 @@ and how faithful each attribution is, measured."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -12,6 +14,7 @@ from nlpviz.analysis import faithfulness
 from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_CHARS, clean_text
 from nlpviz.ui import attribution as workbench
+from nlpviz.ui.heavy import heavy_turn
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.widgets import (
     figure_with_data,
@@ -43,7 +46,8 @@ METHOD_KEYS = {
     "ablation": "Feature Ablation",
 }
 KEY_OF = {v: k for k, v in METHOD_KEYS.items()}
-AUTO_RUN_SECONDS = 10.0  # a grid estimated to take longer waits for the Run button
+# a grid estimated to take longer waits for the Run button (the server's owner may change it)
+AUTO_RUN_SECONDS = float(os.environ.get("NLPVIZ_ATTRIBUTION_AUTORUN_S", "10"))
 
 st.set_page_config(page_title="Attribution · nlpviz", page_icon="🔍", layout="wide")
 device = str(render_sidebar())
@@ -241,9 +245,16 @@ with tabs[0]:
             "(measured from one forward pass of each model on this text; cells already computed "
             "for this text and these options come from the cache at once)."
         )
-        run = total <= AUTO_RUN_SECONDS or st.button(
-            f"Run the grid (about {total:.0f} s)", key=f"{P}_run", type="primary"
+        # a slow grid waits for the button once; later reruns of the same grid (another tab's
+        # widget) read it from the cache instead of hiding it again
+        signature = repr((cleaned.text, models, methods, options, position, targets, device))
+        run = (
+            total <= AUTO_RUN_SECONDS
+            or st.session_state.get(f"{P}_approved") == signature
+            or st.button(f"Run the grid (about {total:.0f} s)", key=f"{P}_run", type="primary")
         )
+        if run:
+            st.session_state[f"{P}_approved"] = signature
         if not run:
             st.info(
                 f"This grid would take more than {AUTO_RUN_SECONDS:.0f} s, so it waits for the "
@@ -513,10 +524,19 @@ with tabs[3]:
         )
         if st.button(f"Attribute {len(texts):,} rows", key=f"{P}_ds_run", type="primary"):
             st.session_state.pop(f"{P}_ds_result", None)
-            with progress_bar(f"Attributing {len(texts):,} rows…") as progress:
-                st.session_state[f"{P}_ds_result"] = workbench.dataset(
-                    ds_model, device, tuple(texts), ds_method, int(ds_target), options, progress
-                )
+            # one heavy job at a time per server, in arrival order (nlpviz.heavy)
+            with heavy_turn("attribution over a data set") as allowed:
+                if allowed:
+                    with progress_bar(f"Attributing {len(texts):,} rows…") as progress:
+                        st.session_state[f"{P}_ds_result"] = workbench.dataset(
+                            ds_model,
+                            device,
+                            tuple(texts),
+                            ds_method,
+                            int(ds_target),
+                            options,
+                            progress,
+                        )
     result = st.session_state.get(f"{P}_ds_result")
     if result is not None:
         min_count = st.slider("Words seen at least", 1, 20, 3, key=f"{P}_ds_min")
