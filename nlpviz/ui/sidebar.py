@@ -15,6 +15,7 @@ import torch
 
 from nlpviz.device import configure_serving_threads, cuda_available, describe_device, pick_device
 from nlpviz.papers import PAPERS
+from nlpviz.tours import Tour, tour_for
 
 # Every page draws this sidebar, so the server takes its thread count here, whichever page a
 # visitor opens first (not only pages that load through nlpviz.ui.loaders).
@@ -87,6 +88,68 @@ def share_url() -> str:
     return f"{base}?{encoded}" if encoded else base or "./"
 
 
+TOUR_PARAM = "tour"
+
+
+def _tour_key(tour: Tour) -> str:
+    return f"global_tour_{tour.prefix}"
+
+
+def go_to_step(tour: Tour, number: int) -> None:
+    """Set the page's inputs to tour step ``number`` (1-based; 0 leaves the tour).
+
+    The page's own widget state is dropped, so its widgets start again from the step's link
+    parameters exactly as they would from a shared link.
+    """
+    st.session_state[_tour_key(tour)] = number
+    if number == 0:
+        if TOUR_PARAM in st.query_params:
+            del st.query_params[TOUR_PARAM]
+        return
+    step = tour.steps[number - 1]
+    for name in list(st.session_state):
+        if str(name).startswith(f"{tour.prefix}_"):
+            del st.session_state[name]
+    params = {**step.params, TOUR_PARAM: str(number)}
+    if presentation_mode():
+        params[PRESENT_PARAM] = "1"
+    st.query_params.from_dict(params)
+
+
+def _tour_picker(tour: Tour) -> None:
+    key = _tour_key(tour)
+    if key not in st.session_state:
+        raw = st.query_params.get(TOUR_PARAM, "0")
+        st.session_state[key] = int(raw) if raw.isdigit() and int(raw) <= len(tour.steps) else 0
+    st.selectbox(
+        f"Guided tour: {tour.title}",
+        options=list(range(len(tour.steps) + 1)),
+        format_func=lambda k: "Off" if k == 0 else f"Step {k}: {tour.steps[k - 1].title}",
+        key=key,
+        on_change=lambda: go_to_step(tour, st.session_state[key]),
+        help="Each step sets this page's inputs and says what to notice.",
+    )
+
+
+def _tour_banner(tour: Tour) -> None:
+    number = int(st.session_state.get(_tour_key(tour), 0))
+    if not 1 <= number <= len(tour.steps):
+        return
+    step = tour.steps[number - 1]
+    with st.container(border=True):
+        st.markdown(f"**Tour, step {number} of {len(tour.steps)}: {step.title}**\n\n{step.say}")
+        left, right, _ = st.columns([1, 1, 4])
+        if number > 1:
+            left.button("← Back", key="global_tour_back", on_click=go_to_step,
+                        args=(tour, number - 1))  # fmt: skip
+        if number < len(tour.steps):
+            right.button("Next step →", key="global_tour_next", on_click=go_to_step,
+                         args=(tour, number + 1))  # fmt: skip
+        else:
+            right.button("End the tour", key="global_tour_end", on_click=go_to_step,
+                         args=(tour, 0))  # fmt: skip
+
+
 def refresh_share_link() -> None:
     """Redraw the sidebar's link with the query parameters the page has published so far."""
     slot = st.session_state.get(SHARE_SLOT_KEY)
@@ -120,6 +183,10 @@ def render_sidebar() -> torch.device:
             help="Larger text and figures for a projector; the paper's key idea on top. "
             "A link with ?present=1 opens a page this way.",
         )
+        page = _current_page_path()
+        tour = tour_for(page)
+        if tour is not None:
+            _tour_picker(tour)
         st.session_state[SHARE_SLOT_KEY] = st.empty()
         st.caption(
             "Models are shared read-only by every visitor; nothing you type is stored or "
@@ -130,10 +197,12 @@ def render_sidebar() -> torch.device:
         st.set_page_config(initial_sidebar_state="collapsed")
         st.query_params[PRESENT_PARAM] = "1"
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
-        idea = key_idea(_current_page_path())
+        idea = key_idea(page)
         if idea:
             st.info(idea, icon="💡")
     elif PRESENT_PARAM in st.query_params:
         del st.query_params[PRESENT_PARAM]
+    if tour is not None:
+        _tour_banner(tour)
     refresh_share_link()
     return device
