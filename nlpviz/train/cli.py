@@ -109,6 +109,23 @@ TRAINABLES: dict[str, Trainable] = {
 }
 # Families in their own modules add their checkpoints here (each module keeps its own recipes).
 # --- translation checkpoints ---
+def _translation(model: str) -> Trainable:
+    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
+        from nlpviz.train.translation import TranslationRecipe, train_translation
+
+        return train_translation(name, TranslationRecipe(model=model), device, seed, command)
+
+    titles = {
+        "lstm": "LSTM seq2seq (Sutskever 2014), source in order",
+        "lstm-reversed": "LSTM seq2seq (Sutskever 2014), source reversed",
+        "lstm-attention": "LSTM seq2seq + Luong attention",
+        "transformer": "Transformer encoder-decoder (Vaswani 2017)",
+    }
+    return Trainable(f"{titles[model]}, English->Spanish (apertium pairs)", run)
+
+
+for _model in ("lstm", "lstm-reversed", "lstm-attention", "transformer"):
+    TRAINABLES[f"translate-{_model}"] = _translation(_model)
 # --- gated RNN checkpoints ---
 def _gated_rnn(name: str, device: torch.device, seed: int, command: str) -> dict:
     from nlpviz.train.gated_rnn import train_by_name
@@ -131,10 +148,17 @@ def _silver_news(out: str | None, max_articles: int | None) -> dict:
     return build_silver_news(out or DEFAULT_SILVER_PATH, max_articles)
 
 
+def _translation_pairs(out: str | None, max_articles: int | None) -> dict:
+    from nlpviz.data.translation import build_pairs
+
+    return build_pairs(out, max_articles)
+
+
 # ``nlpviz data NAME``: (what it builds, builder(out or None, max_articles or None) -> record).
 DATA_BUILDERS: dict[str, tuple[str, Callable[[str | None, int | None], dict]]] = {
     "silver-news": ("spaCy-tagged news", _silver_news),
     # --- translation data ---
+    "translation-pairs": ("English->Spanish pairs via apertium", _translation_pairs),
 }
 
 
