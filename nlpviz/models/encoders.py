@@ -169,7 +169,8 @@ class SelfAttention(nn.Module):
         k = self._heads(self.key(hidden))  # (B, H, T, dh)
         v = self._heads(self.value(hidden))  # (B, H, T, dh)
         scale = math.sqrt(cfg.d_head * (3 if cfg.relative_attention else 1))
-        c2c = q @ k.transpose(-1, -2) / scale  # (B, H, T, T)
+        q_scaled = q / scale  # scaling (B,H,T,dh) once, not each (B,H,T,T) term
+        c2c = q_scaled @ k.transpose(-1, -2)  # (B, H, T, T)
         scores = c2c
         c2p = p2c = None
         if cfg.relative_attention:
@@ -180,13 +181,15 @@ class SelfAttention(nn.Module):
             index = (buckets + span).clamp(0, 2 * span - 1)  # (T, T) bucket of i - j
             shape = (*q.shape[:3], index.shape[-1])
             # c2p[i, j] = Q^c_i . K^r_{d(i,j)}
-            c2p = torch.gather(q @ k_r.transpose(-1, -2), -1, index.expand(shape)) / scale
+            c2p = torch.gather(q_scaled @ k_r.transpose(-1, -2), -1, index.expand(shape))
             # p2c[i, j] = K^c_j . Q^r_{d(i,j)}; d is odd-symmetric, so bucket(i-j) = -bucket(j-i)
             flipped = (-buckets + span).clamp(0, 2 * span - 1)  # (T, T)
-            p2c = torch.gather(k @ q_r.transpose(-1, -2), -1, flipped.expand(shape))
-            p2c = p2c.transpose(-1, -2) / scale
-            scores = c2c + c2p + p2c
-        scores = scores.masked_fill(~key_mask[:, None, None, :], torch.finfo(scores.dtype).min)
+            p2c = torch.gather(k @ (q_r / scale).transpose(-1, -2), -1, flipped.expand(shape))
+            p2c = p2c.transpose(-1, -2)
+            scores = c2c + c2p
+            scores += p2c
+        if not bool(key_mask.all()):  # a single unpadded text needs no mask
+            scores = scores.masked_fill(~key_mask[:, None, None, :], torch.finfo(scores.dtype).min)
         probs = scores.softmax(dim=-1)  # (B, H, T, T)
         context = self.dropout(probs) @ v  # (B, H, T, dh)
         context = context.transpose(1, 2).reshape(hidden.shape[0], -1, cfg.d_model)
