@@ -82,8 +82,9 @@ with right:
         MAX_TOKEN_CHOICES,
         value=MAX_TOKEN_CHOICES[-1],
         key=f"{P}_max_tokens",
-        help="Fewer tokens are faster and easier to read; the model's own limit (512 for "
-        "BERT-like models) applies anyway.",
+        help="Fewer tokens are faster and easier to read. The model's own window applies "
+        "anyway: 512 tokens for all-MiniLM-L6-v2 and most BERT-like models, 128 for nlpviz's "
+        "miniatures (trained on 128-token sequences).",
     )
 with left:
     cleaned = text_input(P, EXAMPLES)
