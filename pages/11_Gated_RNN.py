@@ -162,10 +162,18 @@ if view == "curves":
             c: ([h[step_key] for h in card["history"]], [h[key] for h in card["history"]])
             for c, card in cards.items()
         }
+        clock = (
+            "cpu_s" if all("cpu_s" in card["history"][0] for card in cards.values()) else "wall_s"
+        )
         by_time = {
-            c: ([h["wall_s"] for h in card["history"]], [h[key] for h in card["history"]])
+            c: ([h[clock] for h in card["history"]], [h[key] for h in card["history"]])
             for c, card in cards.items()
         }
+        clock_label = (
+            "training CPU seconds (one thread)"
+            if clock == "cpu_s"
+            else "training seconds (wall clock)"
+        )
         reference = None
         if task == "music":
             paper = next(iter(cards.values()))["paper_figure"]
@@ -182,9 +190,9 @@ if view == "curves":
         with right:
             figure = figures.learning_curves(
                 by_time,
-                "training seconds (one CPU thread)",
+                clock_label,
                 unit_label,
-                f"{what}: against wall-clock time",
+                f"{what}: against training time",
                 reference,
             )
             figure_with_data(figure, curve_rows, f"{P}_{task}_curve_time", f"curves-{task}-time")
@@ -200,8 +208,9 @@ if view == "curves":
                 f"{next(iter(cards.values()))['metrics']['parameters']:,} parameters each), "
                 "trained for minutes on one CPU thread with Adam and no weight noise; the "
                 "chorales are few, so all three overfit after tens of epochs and the epoch with "
-                "the best validation NLL is kept. Wall-clock curves were measured on a shared "
-                "machine and are indicative only."
+                "the best validation NLL is kept. The time axis is the training process's CPU "
+                "time (one thread): the machine was shared, so wall-clock seconds (in the CSV) "
+                "would measure the neighbours as much as the cells."
             )
         else:
             unigram = next(iter(cards.values()))["metrics"].get("unigram_bpc")
@@ -264,10 +273,17 @@ elif view == "music":
         st.stop()
     roll = np.ascontiguousarray(roll, dtype=np.uint8)
     key = (roll.tobytes(), tuple(roll.shape))
-    traces = {c: ui.music_trace(loaded[c].name, device, *key) for c in loaded}
+    # the gates are drawn for the GRU and the LSTM, the probabilities for the chosen model; the
+    # other losses come from the fused kernel (same numbers, no gates kept)
+    traces = {
+        c: ui.music_trace(loaded[c].name, device, *key)
+        for c in loaded
+        if c in (cell, "gru", "lstm")
+    }
+    losses = {c: ui.music_loss(loaded[c].name, device, *key) for c in loaded}
     st.markdown(
         "Per-frame negative log-likelihood of this piece (nats; lower is better): "
-        + " · ".join(f"**{figures.CELL_NAMES[c]}** {t.loss.mean():.2f}" for c, t in traces.items())
+        + " · ".join(f"**{figures.CELL_NAMES[c]}** {v:.2f}" for c, v in losses.items())
     )
     trace = traces[cell]
     figure = figures.piano_roll(
@@ -284,7 +300,10 @@ elif view == "music":
                 "frame": frames,
                 "midi_pitch": pitches + LOW_PITCH,
                 "played": roll[frames, pitches],
-                **{f"p_{c}": traces[c].probs[frames, pitches] for c in traces},
+                **{
+                    f"p_{c}": ui.music_trace(loaded[c].name, device, *key).probs[frames, pitches]
+                    for c in loaded
+                },
             }
         )
 
@@ -444,10 +463,11 @@ else:
         st.warning(str(error), icon="✏️")
         st.stop()
     show_notes(prepared.notes)
-    traces = {c: ui.text_trace(m.name, device, prepared.text) for c, m in loaded.items()}
+    traces = {cell: ui.text_trace(loaded[cell].name, device, prepared.text)}
+    bits = {c: ui.text_bits(m.name, device, prepared.text) for c, m in loaded.items()}
     st.markdown(
         "Bits per character on this text (lower is better): "
-        + " · ".join(f"**{figures.CELL_NAMES[c]}** {t.loss.mean():.2f}" for c, t in traces.items())
+        + " · ".join(f"**{figures.CELL_NAMES[c]}** {v:.2f}" for c, v in bits.items())
     )
     values = traces[cell].series[gate]  # (time, hidden)
     order = unit_order(values, order_by)

@@ -187,45 +187,50 @@ class RecurrentCell(nn.Module):
         batch, steps, _ = inputs.shape
         if state is None:
             state = self.initial_state(batch, inputs.device)
-        projected = inputs @ self.weight_ih.T + self.bias_ih  # (batch, time, G*H) all at once
+        projected = torch.addmm(  # (batch * time, G*H): the input part of every step at once
+            self.bias_ih, inputs.reshape(-1, self.input_dim), self.weight_ih.T
+        ).reshape(batch, steps, -1)
+        weight_hh_t = self.weight_hh.T.contiguous()  # (H, G*H)
+        if self.kind != "gru":  # both biases go in up front; the GRU needs U_n h + b_hn apart
+            projected = projected + self.bias_hh
         h = state[0]
         c = state[1] if self.kind == "lstm" else None
         H = self.hidden
         hiddens: list[torch.Tensor] = []
         cells: list[torch.Tensor] = []
-        gates: dict[str, list[torch.Tensor]] = {n: [] for n in GATE_NAMES[self.kind]}
-        if self.kind == "tanh":
-            gates = {}
+        squashed: list[torch.Tensor] = []  # per step: GRU r|z, LSTM sigmoid(i|f|g|o)
+        candidates: list[torch.Tensor] = []  # per step: GRU n, LSTM g
         for t in range(steps):
-            x_t = projected[:, t]  # (batch, G*H)
-            recurrent = h @ self.weight_hh.T + self.bias_hh  # (batch, G*H)
             if self.kind == "tanh":
-                h = torch.tanh(x_t + recurrent)
+                h = torch.tanh(torch.addmm(projected[:, t], h, weight_hh_t))
             elif self.kind == "gru":
-                r = torch.sigmoid(x_t[:, :H] + recurrent[:, :H])
-                z = torch.sigmoid(x_t[:, H : 2 * H] + recurrent[:, H : 2 * H])
-                n = torch.tanh(x_t[:, 2 * H :] + r * recurrent[:, 2 * H :])
-                h = (1.0 - z) * n + z * h
-                gates["reset"].append(r)
-                gates["update"].append(z)
-                gates["candidate"].append(n)
+                x_t = projected[:, t]  # (batch, 3H)
+                recurrent = torch.addmm(self.bias_hh, h, weight_hh_t)  # (batch, 3H)
+                rz = torch.sigmoid(x_t[:, : 2 * H] + recurrent[:, : 2 * H])  # r | z
+                n = torch.tanh(torch.addcmul(x_t[:, 2 * H :], rz[:, :H], recurrent[:, 2 * H :]))
+                h = torch.lerp(n, h, rz[:, H:])  # (1 - z) * n + z * h
+                squashed.append(rz)
+                candidates.append(n)
             else:
-                pre = x_t + recurrent  # (batch, 4H)
-                i = torch.sigmoid(pre[:, :H])
-                f = torch.sigmoid(pre[:, H : 2 * H])
+                pre = torch.addmm(projected[:, t], h, weight_hh_t)  # (batch, 4H): i | f | g | o
+                sig = torch.sigmoid(pre)  # i, f, o are read from here (g's slice is unused)
                 g = torch.tanh(pre[:, 2 * H : 3 * H])
-                o = torch.sigmoid(pre[:, 3 * H :])
-                c = f * c + i * g
-                h = o * torch.tanh(c)
-                gates["input"].append(i)
-                gates["forget"].append(f)
-                gates["candidate"].append(g)
-                gates["output"].append(o)
+                c = torch.addcmul(sig[:, H : 2 * H] * c, sig[:, :H], g)  # f * c + i * g
+                h = sig[:, 3 * H :] * torch.tanh(c)
+                squashed.append(sig)
+                candidates.append(g)
                 cells.append(c)
             hiddens.append(h)
         empty = inputs.new_zeros(batch, 0, H)
         hidden_seq = torch.stack(hiddens, dim=1) if hiddens else empty
-        gate_seq = {n: torch.stack(v, dim=1) if v else empty for n, v in gates.items()}
+        gate_seq: dict[str, torch.Tensor] = {}
+        if self.kind != "tanh":
+            sig_seq = torch.stack(squashed, dim=1) if squashed else None  # (batch, time, 2H | 4H)
+            for k, name in enumerate(GATE_NAMES[self.kind]):
+                if name == "candidate":
+                    gate_seq[name] = torch.stack(candidates, dim=1) if candidates else empty
+                else:
+                    gate_seq[name] = empty if sig_seq is None else sig_seq[..., k * H : (k + 1) * H]
         cell_seq = None
         if self.kind == "lstm":
             cell_seq = torch.stack(cells, dim=1) if cells else empty
@@ -241,8 +246,8 @@ def fused_rnn(cell: RecurrentCell) -> nn.RNNBase:
     """
     classes = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
     kwargs = {"nonlinearity": "tanh"} if cell.kind == "tanh" else {}
-    rnn = classes[cell.kind](cell.input_dim, cell.hidden, batch_first=True, **kwargs)
-    rnn = rnn.to(cell.weight_ih.device)
+    # built on the meta device: its own parameters are never allocated, ours replace them
+    rnn = classes[cell.kind](cell.input_dim, cell.hidden, batch_first=True, device="meta", **kwargs)
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
         setattr(rnn, f"{name}_l0", getattr(cell, name))  # RNNBase refreshes its flat weights
     return rnn

@@ -159,13 +159,19 @@ def train_music(
     lengths = np.asarray([len(r) for r in data.train])
     with stopwatch() as clock:
         start = time.perf_counter()
-        train_seconds = 0.0
+        train_seconds = cpu_seconds = 0.0
         initial = music_nll(model, data.valid, device)
         history.append(
-            {"epoch": 0, "wall_s": 0.0, "train_nll": None, "valid_nll": round(initial, 4)}
+            {
+                "epoch": 0,
+                "wall_s": 0.0,
+                "cpu_s": 0.0,
+                "train_nll": None,
+                "valid_nll": round(initial, 4),
+            }
         )
         for epoch in tqdm(range(1, recipe.epochs + 1), desc=name, unit="epoch"):
-            tick = time.perf_counter()
+            tick, cpu_tick = time.perf_counter(), time.process_time()
             model.train()
             # pieces of similar length together, batches in a new random order every epoch
             jitter = torch.rand(len(lengths), generator=generator).numpy()
@@ -188,11 +194,13 @@ def train_music(
                 total += loss.item() * n
                 frames += n
             train_seconds += time.perf_counter() - tick
+            cpu_seconds += time.process_time() - cpu_tick
             valid = music_nll(model, data.valid, device)
             history.append(
                 {
                     "epoch": epoch,
                     "wall_s": round(train_seconds, 2),
+                    "cpu_s": round(cpu_seconds, 2),
                     "train_nll": round(total / frames, 4),
                     "valid_nll": round(valid, 4),
                 }
@@ -304,6 +312,7 @@ def train_chars(
             "update": 0,
             "chars_seen": 0,
             "wall_s": 0.0,
+            "cpu_s": 0.0,
             "train_bpc": None,
             "valid_bpc": round(char_bpc(model, valid_ids, device), 4),
         }
@@ -313,9 +322,9 @@ def train_chars(
     position = shift
     running, running_n = 0.0, 0
     with stopwatch() as clock:
-        train_seconds = 0.0
+        train_seconds = cpu_seconds = 0.0
         bar = tqdm(total=recipe.updates, desc=name, unit="update")
-        tick = time.perf_counter()
+        tick, cpu_tick = time.perf_counter(), time.process_time()
         for update in range(1, recipe.updates + 1):
             model.train()
             if position + recipe.window + 1 > streams.shape[1]:
@@ -336,12 +345,14 @@ def train_chars(
             bar.update(1)
             if update % recipe.eval_every == 0 or update == recipe.updates:
                 train_seconds += time.perf_counter() - tick
+                cpu_seconds += time.process_time() - cpu_tick
                 valid = char_bpc(model, valid_ids, device)
                 history.append(
                     {
                         "update": update,
                         "chars_seen": update * recipe.batch_size * recipe.window,
                         "wall_s": round(train_seconds, 2),
+                        "cpu_s": round(cpu_seconds, 2),
                         "train_bpc": round(running / running_n, 4),
                         "valid_bpc": round(valid, 4),
                     }
@@ -350,7 +361,7 @@ def train_chars(
                 running, running_n = 0.0, 0
                 if valid < best[0]:
                     best = (valid, update, _stored(model))
-                tick = time.perf_counter()
+                tick, cpu_tick = time.perf_counter(), time.process_time()
         bar.close()
 
     model.load_state_dict(_as_stored(best[2]))

@@ -87,3 +87,16 @@ def continuation(
     loaded = load_rnn(name, device)
     roll = np.frombuffer(roll_bytes, dtype=np.uint8).reshape(shape)
     return analysis.sample_continuation(loaded.model, roll, frames, seed=seed)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def music_loss(name: str, device: str, roll_bytes: bytes, shape: tuple[int, int]) -> float:
+    loaded = load_rnn(name, device)
+    roll = np.frombuffer(roll_bytes, dtype=np.uint8).reshape(shape)
+    return analysis.music_loss(loaded.model, roll)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def text_bits(name: str, device: str, text: str) -> float:
+    loaded = load_rnn(name, device)
+    return analysis.text_bits(loaded.model, loaded.vocab.encode(text))

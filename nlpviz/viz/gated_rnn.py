@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
-from nlpviz.viz.common import FONT, escape
+from nlpviz.viz.common import FONT, base_layout_dict, escape, figure_from_parts
 
 CELL_COLOURS = {"tanh": "#7f8c8d", "gru": "#c0392b", "lstm": "#2e86c1"}
 CELL_NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
@@ -42,12 +43,26 @@ STATE_SCALE = "RdBu_r"
 
 def _layout(figure: go.Figure, title: str, height: int) -> go.Figure:
     figure.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
+        title={"text": escape(title), "x": 0, "xanchor": "left"},
         font={"family": FONT, "size": 13},
         height=height,
         margin={"l": 70, "r": 20, "t": 60, "b": 50},
     )
     return figure
+
+
+def _scale(name: str) -> list[list]:
+    """A named colour scale spelled out (figures built without validation send it as is)."""
+    if name.endswith("_r"):
+        stops = get_colorscale(name[:-2])
+        return [[1.0 - position, colour] for position, colour in reversed(stops)]
+    return [list(stop) for stop in get_colorscale(name)]
+
+
+def _layout_dict(title: str, height: int) -> dict:
+    layout = base_layout_dict(title, height)  # escapes the title
+    layout["margin"] = {"l": 70, "r": 20, "t": 60, "b": 50}
+    return layout
 
 
 def learning_curves(
@@ -105,6 +120,7 @@ def piano_roll(
         roll: (frames, pitches) 0/1 notes.
         probs: (frames, pitches) p(note on at frame t | frames < t), or None.
         low_pitch: MIDI number of pitch column 0.
+        title: the figure's title (escaped here: it may hold a file name).
         continuation: (frames2, pitches) sampled frames drawn after the piece (orange), or None.
     """
     roll = np.asarray(roll)
@@ -113,53 +129,61 @@ def piano_roll(
     if probs is not None and np.shape(probs) != roll.shape:
         raise ValueError(f"probs {np.shape(probs)} and roll {roll.shape} differ in shape")
     pitches = [pitch_name(low_pitch + k) for k in range(roll.shape[1])]
-    figure = go.Figure()
+    traces: list[dict] = []
     if probs is not None:
-        figure.add_trace(
-            go.Heatmap(
-                z=np.asarray(probs).T,
-                x=np.arange(roll.shape[0]),
-                y=pitches,
-                zmin=0.0,
-                zmax=1.0,
-                colorscale="Blues",
-                colorbar={"title": "p(note)", "len": 0.8},
-                hovertemplate="quarter %{x}, %{y}<br>p(on) = %{z:.3f}<extra></extra>",
-                name="predicted",
-            )
+        traces.append(
+            {
+                "type": "heatmap",
+                "z": np.asarray(probs, dtype=np.float32).T,
+                "x": np.arange(roll.shape[0]),
+                "y": pitches,
+                "zmin": 0.0,
+                "zmax": 1.0,
+                "colorscale": _scale("Blues"),
+                "colorbar": {"title": {"text": "p(note)"}, "len": 0.8},
+                "hovertemplate": "quarter %{x}, %{y}<br>p(on) = %{z:.3f}<extra></extra>",
+                "name": "predicted",
+            }
         )
     frames, cols = np.nonzero(roll)
-    figure.add_trace(
-        go.Scatter(
-            x=frames,
-            y=[pitches[c] for c in cols],
-            mode="markers",
-            marker={"symbol": "square-open", "size": 7, "color": "#111", "line": {"width": 1.5}},
-            name="the piece's notes",
-            hovertemplate="quarter %{x}, %{y}: played<extra></extra>",
-        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": frames,
+            "y": [pitches[c] for c in cols],
+            "mode": "markers",
+            "marker": {"symbol": "square-open", "size": 7, "color": "#111", "line": {"width": 1.5}},
+            "name": "the piece's notes",
+            "hovertemplate": "quarter %{x}, %{y}: played<extra></extra>",
+        }
     )
     if continuation is not None:
         continuation = np.asarray(continuation)
         if continuation.ndim != 2 or continuation.shape[1] != roll.shape[1]:
             raise ValueError(f"continuation {continuation.shape} must have {roll.shape[1]} pitches")
         c_frames, c_cols = np.nonzero(continuation)
-        figure.add_trace(
-            go.Scatter(
-                x=c_frames + roll.shape[0],
-                y=[pitches[c] for c in c_cols],
-                mode="markers",
-                marker={"symbol": "square", "size": 7, "color": "#e67e22"},
-                name="sampled continuation",
-                hovertemplate="quarter %{x}, %{y}: sampled<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": c_frames + roll.shape[0],
+                "y": [pitches[c] for c in c_cols],
+                "mode": "markers",
+                "marker": {"symbol": "square", "size": 7, "color": "#e67e22"},
+                "name": "sampled continuation",
+                "hovertemplate": "quarter %{x}, %{y}: sampled<extra></extra>",
+            }
         )
-    figure.update_yaxes(
-        title="pitch", categoryorder="array", categoryarray=pitches, tickfont={"size": 9}
-    )
-    figure.update_xaxes(title="quarter note (frame)")
-    figure.update_layout(legend={"orientation": "h", "y": -0.18})
-    return _layout(figure, title, 520)
+    layout = _layout_dict(title, 520)
+    layout["yaxis"] = {
+        "title": {"text": "pitch"},
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": pitches,
+        "tickfont": {"size": 9},
+    }
+    layout["xaxis"] = {"title": {"text": "quarter note (frame)"}}
+    layout["legend"] = {"orientation": "h", "y": -0.18}
+    return figure_from_parts(traces, layout)
 
 
 def char_labels(chars: Sequence[str]) -> list[str]:
@@ -181,9 +205,10 @@ def gate_heatmap(
     Args:
         values: (time, hidden).
         name: a key of :data:`SERIES_RANGE` (fixes the colour range).
-        x_labels: one label per step (already escaped, e.g. :func:`char_labels`).
+        x_labels: one unique label per step (already escaped, e.g. :func:`char_labels`).
         order: the units to show, top row first (default all, 0..H-1); a prefix of a ranking
             shows only those units.
+        title: escaped here.
     """
     values = np.asarray(values)
     if values.ndim != 2:
@@ -193,33 +218,40 @@ def gate_heatmap(
     order = np.arange(values.shape[1]) if order is None else np.asarray(order)
     if len(set(order.tolist())) != len(order) or not all(0 <= u < values.shape[1] for u in order):
         raise ValueError(f"order must list distinct units among the {values.shape[1]}")
+    labels = list(x_labels)
+    if len(set(labels)) != len(labels):
+        raise ValueError("x_labels must be unique (prefix positions, as char_labels does)")
     low, high = SERIES_RANGE.get(name, (float(values.min()), float(values.max())))
-    scale = GATE_SCALE if low == 0.0 else STATE_SCALE
-    units = [f"unit {u}" for u in order]
-    figure = go.Figure(
-        go.Heatmap(
-            z=values[:, order].T,
-            x=list(range(values.shape[0])),
-            y=units,
-            zmin=low,
-            zmax=high,
-            colorscale=scale,
-            customdata=np.tile(np.asarray(x_labels, dtype=object), (len(order), 1)),
-            hovertemplate="%{y}, step %{customdata}<br>value %{z:.3f}<extra></extra>",
-            colorbar={"len": 0.8},
-        )
-    )
     step = max(1, values.shape[0] // 60)
-    figure.update_xaxes(
-        title=x_title,
-        tickmode="array",
-        tickvals=list(range(0, values.shape[0], step)),
-        ticktext=[x_labels[i] for i in range(0, values.shape[0], step)],
-        tickfont={"size": 9},
+    trace = {
+        "type": "heatmap",
+        "z": values[:, order].T.astype(np.float32),
+        "x": labels,  # categorical: the hover names the step without a per-cell copy
+        "y": [f"unit {u}" for u in order],
+        "zmin": low,
+        "zmax": high,
+        "colorscale": _scale(GATE_SCALE if low == 0.0 else STATE_SCALE),
+        "hovertemplate": "%{y}, step %{x}<br>value %{z:.3f}<extra></extra>",
+        "colorbar": {"len": 0.8},
+    }
+    layout = _layout_dict(
+        title or SERIES_TITLES.get(name, name), int(min(900, max(300, 9 * len(order) + 120)))
     )
-    figure.update_yaxes(autorange="reversed", tickfont={"size": 8}, title="unit")
-    height = int(min(900, max(300, 9 * len(order) + 120)))
-    return _layout(figure, title or SERIES_TITLES.get(name, name), height)
+    layout["xaxis"] = {
+        "title": {"text": x_title},
+        "type": "category",
+        "tickmode": "array",
+        "tickvals": labels[::step],
+        "ticktext": labels[::step],
+        "tickfont": {"size": 9},
+    }
+    layout["yaxis"] = {
+        "type": "category",
+        "autorange": "reversed",
+        "tickfont": {"size": 8},
+        "title": {"text": "unit"},
+    }
+    return figure_from_parts([trace], layout)
 
 
 def unit_over_text(
@@ -241,27 +273,28 @@ def unit_over_text(
     visible = {" ": "␣", "\n": "⏎", "\t": "⇥"}
     for i, (char, value) in enumerate(zip(chars, activation, strict=True)):
         r, c = divmod(i, width)
+        shown = escape(visible.get(char, char))
         z[r, c] = value
-        text[r, c] = escape(visible.get(char, char))
-        hover[r, c] = f"#{i} {escape(visible.get(char, char))}: {value:.3f}"
+        text[r, c] = shown
+        hover[r, c] = f"#{i} {shown}: {value:.3f}"
     low, high = SERIES_RANGE.get(name, (float(np.nanmin(z)), float(np.nanmax(z))))
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            text=text,
-            texttemplate="%{text}",
-            textfont={"family": "monospace", "size": 13},
-            customdata=hover,
-            hovertemplate="%{customdata}<extra></extra>",
-            zmin=low,
-            zmax=high,
-            colorscale=GATE_SCALE if low == 0.0 else STATE_SCALE,
-            xgap=1,
-            ygap=1,
-            colorbar={"len": 0.8},
-        )
-    )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, autorange="reversed")
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "text": text,
+        "texttemplate": "%{text}",
+        "textfont": {"family": "monospace", "size": 13},
+        "customdata": hover,
+        "hovertemplate": "%{customdata}<extra></extra>",
+        "zmin": low,
+        "zmax": high,
+        "colorscale": _scale(GATE_SCALE if low == 0.0 else STATE_SCALE),
+        "xgap": 1,
+        "ygap": 1,
+        "colorbar": {"len": 0.8},
+    }
     title = f"unit {unit} of the {SERIES_TITLES.get(name, name)}, drawn over the text"
-    return _layout(figure, title, int(min(900, 60 + 26 * rows + 60)))
+    layout = _layout_dict(title, int(min(900, 60 + 26 * rows + 60)))
+    layout["xaxis"] = {"visible": False}
+    layout["yaxis"] = {"visible": False, "autorange": "reversed"}
+    return figure_from_parts([trace], layout)
