@@ -88,3 +88,208 @@ add_tour(
         ),
     )
 )
+
+add_tour(
+    Tour(
+        page="2_HAN.py",
+        prefix="han",
+        title="Which sentences and words a HAN reads",
+        steps=(
+            TourStep(
+                "One sentence",
+                "A one-sentence drug review: the HAN is sure it is **positive**. With a single "
+                "sentence the red bar is 1 by definition, so only the blue word attention says "
+                "anything: about half of it (0.53) goes to *works*.",
+                {"task": "drugs", "text": "It works great and I sleep well."},
+                ("HAN predicts positive", "P = 99.7%"),
+            ),
+            TourStep(
+                "Two sentences, one chosen",
+                "Two sentences that pull in opposite directions. The sentence attention (red "
+                "bars) puts 0.80 on *I had headaches and felt dizzy* and only 0.20 on the "
+                "better anxiety, and the HAN follows the first: **negative**.",
+                {
+                    "task": "drugs",
+                    "text": "I had headaches and felt dizzy. My anxiety is much better now.",
+                },
+                ("HAN predicts negative", "P = 83.8%"),
+            ),
+            TourStep(
+                "A mixed review",
+                "Praise first, then a complaint. The sentence attention gives 0.76 to *It works "
+                "great* and 0.14 to *The side effects are terrible*; the verdict is "
+                "**positive**. Inside the first sentence, *works* takes most of the word "
+                "attention again.",
+                {
+                    "task": "drugs",
+                    "text": "It works great. I sleep well. The side effects are terrible.",
+                },
+                ("HAN predicts positive", "P = 99.6%"),
+            ),
+            TourStep(
+                "Where the miniature goes wrong",
+                "The complaint alone is read as **positive**. Open **Attention vs "
+                "attribution**: Integrated Gradients says *side* pushed the probability of "
+                "positive up most (+0.39), while *terrible* pushed it down only a little "
+                "(−0.06). Our HAN learned from 540 reviews; *terrible* did not become a strong "
+                "cue.",
+                {"task": "drugs", "text": "The side effects are terrible."},
+                ("HAN predicts positive", "Spearman ρ (attention, |IG|) +0.60"),
+            ),
+            TourStep(
+                "Does the hierarchy pay off?",
+                "Open **Compare models**. On our 379 test reviews a plain average of word "
+                "vectors is exactly as accurate as the HAN, and predicting the majority class "
+                "alone already gets 65.4%. The paper (Table 2) puts HAN ahead of flat models "
+                "on six large review corpora; our small miniature does not reproduce that.",
+                {"task": "drugs", "text": "The side effects are terrible."},
+                ("ties with HAN (71.5%)",),
+            ),
+        ),
+    )
+)
+
+add_tour(
+    Tour(
+        page="3_Tagger.py",
+        prefix="tag",
+        title="What the CRF adds to a tagger",
+        steps=(
+            TourStep(
+                "The CRF repairs the tags",
+                "The BLSTM-CNN-CRF finds *New York*, *Taylor Swift* and *Madison Square "
+                "Garden* (the tags table). Open the **CRF** tab: the emissions alone would "
+                "start every entity with an I- tag, which BIO forbids after O, and would make "
+                "*Square Garden* a facility inside a place. Viterbi changes five tags.",
+                {
+                    "task": "wnut-ner",
+                    "variant": "blstm-cnn-crf",
+                    "text": "Just landed in New York with @sarah for the Taylor Swift concert "
+                    "at Madison Square Garden !!",
+                },
+                ("*Taylor* I\\-person → B\\-person", "*Square* I\\-facility → I\\-geo\\-loc"),
+            ),
+            TourStep(
+                "Without the CRF",
+                "The same tweet through BLSTM-CNN, which tags each token on its own. In the "
+                "table, *York* becomes I-facility right after *New* B-geo-loc, and *Madison "
+                "Square Garden* is B-geo-loc I-facility I-facility: spans whose types "
+                "disagree, which the CRF's transition scores rule out.",
+                {
+                    "task": "wnut-ner",
+                    "variant": "blstm-cnn",
+                    "text": "Just landed in New York with @sarah for the Taylor Swift concert "
+                    "at Madison Square Garden !!",
+                },
+                ("BLSTM-CNN has no CRF",),
+            ),
+            TourStep(
+                "Names it has never seen",
+                "None of the three made-up names is in the vocabulary, so each is read as the "
+                "same unknown word. Only the CRF variant still tags *Brindlemoor* as a place "
+                "(the table's other columns say O), and no variant finds the person *Zorblax "
+                "Quintavian*. The **Characters** tab shows which letters the CNN picked.",
+                {
+                    "task": "wnut-ner",
+                    "variant": "blstm-cnn-crf",
+                    "text": "Zorblax Quintavian flew to Brindlemoor on Tuesday.",
+                },
+                ("Brindlemoor, Quintavian, Zorblax", "*Brindlemoor* I\\-geo\\-loc → B\\-geo"),
+            ),
+            TourStep(
+                "The ablation, ours against the paper",
+                "On this news sentence only the CRF variant finds *Paris* and the whole name "
+                "*Angela Merkel*. Open **Model cards**: on the WNUT-16 test tweets the CRF "
+                "adds far more than in the paper (11.4 points of entity F1, against 1.85 on "
+                "CoNLL-2003), while our character CNN does not help at all.",
+                {
+                    "task": "wnut-ner",
+                    "variant": "blstm-cnn-crf",
+                    "text": "The German chancellor Angela Merkel visited Paris and spoke with "
+                    "Emmanuel Macron.",
+                },
+                ("beats BLSTM-CNN by 11.4 points", "BLSTM-CNN trails BLSTM by 1.7 points"),
+            ),
+        ),
+    )
+)
+
+_ANIMAL = "The animal didn't cross the street because it was too tired."
+add_tour(
+    Tour(
+        page="4_Attention.py",
+        prefix="attn",
+        title="Heads that look back, forward, and at a pronoun's noun",
+        steps=(
+            TourStep(
+                "A head that looks back",
+                "The real all-MiniLM-L6-v2. In layer 1, head 3 every token puts all of its "
+                "attention on the token just before it: the big map is one line below the "
+                "diagonal, its entropy is 0 and the *previous* share is 100%. Find its "
+                "thumbnail in the grid at the top.",
+                {
+                    "model": "all-MiniLM-L6-v2 (pretrained)",
+                    "layer": "1",
+                    "head": "3",
+                    "text": _ANIMAL,
+                },  # fmt: skip
+                ("previous 100%", "entropy 0.00"),
+            ),
+            TourStep(
+                "*it* finds the animal",
+                "Layer 4, head 2. Read the row of *10·it*: 0.68 of its attention goes to "
+                "*animal*, most of the rest to [CLS]. (Layer 6, head 12 does the same, 0.67.) "
+                "Many of this head's rows lean on [CLS]: more than half of all its attention.",
+                {
+                    "model": "all-MiniLM-L6-v2 (pretrained)",
+                    "layer": "4",
+                    "head": "2",
+                    "text": _ANIMAL,
+                },  # fmt: skip
+                ("special 53%",),
+            ),
+            TourStep(
+                "Change one word",
+                "Now the street is too *wide*, so *it* means the street. The head does not "
+                "follow: *it* still gives more to *animal* (0.28) than to *street* (0.12), and a "
+                "third to [CLS]. It links the pronoun to the subject; it does not read the "
+                "meaning. Try the trophy and suitcase examples: it picks *trophy* in both.",
+                {
+                    "model": "all-MiniLM-L6-v2 (pretrained)",
+                    "layer": "4",
+                    "head": "2",
+                    "text": "The animal didn't cross the street because it was too wide.",
+                },  # fmt: skip
+                ("16 tokens",),
+            ),
+            TourStep(
+                "Our DeBERTaV3 miniature",
+                "nlpviz's own 4-layer DeBERTaV3 discriminator learned positional heads too: in "
+                "layer 3, head 1 each token sends 88% of its attention to the *next* token "
+                "(head 4 of the same layer looks back instead).",
+                {
+                    "model": "DeBERTaV3 discriminator (nlpviz miniature)",
+                    "layer": "3",
+                    "head": "1",
+                    "text": _ANIMAL,
+                },  # fmt: skip
+                ("next 88%", "4 layers × 4 heads"),
+            ),
+            TourStep(
+                "Our BERT miniature",
+                "The BERT miniature (same size, same 1,500 training steps as the DeBERTa "
+                "ones) never grew a sharp head: "
+                "in the head summary map every one of its 16 heads spreads its rows (entropy "
+                "above 2 nats), and its most backward-looking head, shown here, puts only 7% "
+                "on the previous token.",
+                {
+                    "model": "BERT (nlpviz miniature)",
+                    "layer": "1",
+                    "head": "4",
+                    "text": _ANIMAL,
+                },  # fmt: skip
+                ("previous 7%",),
+            ),
+        ),
+    )
+)

@@ -6,8 +6,12 @@ no longer shows them, this test fails and the tour must be rewritten.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
+
+import numpy as np
 import pytest
-from apptest_helpers import PAGES, messages
+from apptest_helpers import PAGES, messages, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 from nlpviz.tours import TOURS
@@ -18,6 +22,133 @@ STEPS = [(page, number) for page, tour in TOURS.items() for number in range(len(
 def _shown(at: AppTest) -> str:
     metrics = " | ".join(f"{m.label} {m.value}" for m in at.metric)
     return f"{messages(at)} | {metrics}"
+
+
+# ---- claims a step makes about a figure or a table, checked on the page's own data ----------
+
+
+def _array(value) -> np.ndarray:
+    """A plotly spec's array: a plain list, or plotly's typed binary ``{dtype, bdata, shape}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            data = data.reshape([int(n) for n in str(shape).split(",")])
+        return data
+    return np.asarray(value)
+
+
+def _figure(at: AppTest, title_start: str) -> dict:
+    found = [spec for title, spec in plotly_specs(at).items() if title.startswith(title_start)]
+    assert found, f"no figure titled {title_start!r}…"
+    return found[0]
+
+
+def _attention_row(at: AppTest, layer: int, head: int, word: str) -> dict[str, float]:
+    """The big map's row of the query token ``word``: key label (no position) -> weight."""
+    trace = _figure(at, f"Layer {layer}, head {head}")["data"][0]
+    labels = [str(label).replace("<i>", "").replace("</i>", "") for label in trace["y"]]
+    words = [label.split("·", 1)[1] for label in labels]
+    row = _array(trace["z"]).reshape(len(words), len(words))[words.index(word)]
+    weights: dict[str, float] = {}
+    for key, weight in zip(words, row, strict=True):
+        weights[key] = weights.get(key, 0.0) + float(weight)
+    return weights
+
+
+def _han_sentence_weights(at: AppTest) -> np.ndarray:
+    return _array(_figure(at, "Sentence attention")["data"][0]["x"])
+
+
+def _han_top_word(at: AppTest, sentence: int) -> tuple[str, float]:
+    trace = _figure(at, "Word attention per sentence")["data"][0]
+    words = [word for word in trace["customdata"][sentence] if word]  # rows are padded with ''
+    weights = _array(trace["z"]).reshape(len(trace["customdata"]), -1)[sentence][: len(words)]
+    return words[int(np.argmax(weights))], float(np.max(weights))
+
+
+def _tagger_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "token" in d.value.columns)
+
+
+def _han_step_1(at: AppTest) -> None:
+    word, weight = _han_top_word(at, 0)
+    assert word == "works" and 0.45 < weight < 0.6
+
+
+def _han_step_2(at: AppTest) -> None:
+    assert _han_sentence_weights(at)[0] > 0.75
+
+
+def _han_step_3(at: AppTest) -> None:
+    weights = _han_sentence_weights(at)
+    assert weights[0] > 0.7 and weights[2] < 0.2
+    assert _han_top_word(at, 0)[0] == "works"
+
+
+def _han_step_4(at: AppTest) -> None:
+    trace = _figure(at, "Attention vs attribution")["data"][0]
+    words, ig = list(trace["customdata"]), _array(trace["y"])
+    assert words[int(np.argmax(ig))] == "side" and ig[words.index("side")] > 0.3
+    assert -0.1 < ig[words.index("terrible")] < 0
+
+
+def _tagger_step_1(at: AppTest) -> None:
+    tags = _tagger_table(at)["BLSTM-CNN-CRF"].tolist()
+    assert tags[3:5] == ["B-geo-loc", "I-geo-loc"]
+    assert tags[9:11] == ["B-person", "I-person"]
+    assert tags[13:16] == ["B-geo-loc", "I-geo-loc", "I-geo-loc"]
+
+
+def _tagger_step_2(at: AppTest) -> None:
+    tags = _tagger_table(at)["BLSTM-CNN"].tolist()
+    assert tags[3:5] == ["B-geo-loc", "I-facility"]
+    assert tags[13:16] == ["B-geo-loc", "I-facility", "I-facility"]
+
+
+def _tagger_step_3(at: AppTest) -> None:
+    table = _tagger_table(at).set_index("token")
+    assert table.loc["Brindlemoor"].tolist()[:3] == ["O", "O", "B-geo-loc"]
+    assert (
+        table.loc[["Zorblax", "Quintavian"], ["BLSTM", "BLSTM-CNN", "BLSTM-CNN-CRF"]] == "O"
+    ).all(axis=None)
+
+
+def _tagger_step_4(at: AppTest) -> None:
+    table = _tagger_table(at).set_index("token")
+    assert table.loc["Paris"].tolist()[:3] == ["O", "O", "B-geo-loc"]
+    assert table.loc["Merkel"].tolist()[:3] == ["O", "O", "I-person"]
+
+
+def _attention_step_2(at: AppTest) -> None:
+    row = _attention_row(at, 4, 2, "it")
+    assert max(row, key=row.get) == "animal" and 0.6 < row["animal"] < 0.75
+
+
+def _attention_step_3(at: AppTest) -> None:
+    row = _attention_row(at, 4, 2, "it")
+    assert row["animal"] > 2 * row["street"] and row["[CLS]"] > row["animal"]
+
+
+def _attention_step_5(at: AppTest) -> None:
+    entropy = _array(_figure(at, "Per head: entropy")["data"][0]["z"])
+    assert entropy.size == 16 and entropy.min() > 2.0
+
+
+STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
+    ("2_HAN.py", 1): _han_step_1,
+    ("2_HAN.py", 2): _han_step_2,
+    ("2_HAN.py", 3): _han_step_3,
+    ("2_HAN.py", 4): _han_step_4,
+    ("3_Tagger.py", 1): _tagger_step_1,
+    ("3_Tagger.py", 2): _tagger_step_2,
+    ("3_Tagger.py", 3): _tagger_step_3,
+    ("3_Tagger.py", 4): _tagger_step_4,
+    ("4_Attention.py", 2): _attention_step_2,
+    ("4_Attention.py", 3): _attention_step_3,
+    ("4_Attention.py", 5): _attention_step_5,
+}
+"""Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
 
 def test_every_tour_is_on_a_real_page_with_three_to_five_steps() -> None:
@@ -38,8 +169,17 @@ def test_a_tour_step_shows_what_it_says(page: str, number: int) -> None:
     assert not at.exception, at.exception
     shown = _shown(at)
     assert f"step {number + 1} of {len(tour.steps)}" in shown, "the step's banner is missing"
+    page_itself = shown.replace(step.say, "")  # the banner quoting the step proves nothing
     for phrase in step.expect:
-        assert phrase in shown, f"{page} step {number + 1}: {phrase!r} is not on the page"
+        assert phrase in page_itself, f"{page} step {number + 1}: {phrase!r} is not on the page"
+    check = STEP_CHECKS.get((page, number + 1))
+    if check is not None:
+        check(at)
+
+
+def test_step_checks_name_real_steps() -> None:
+    for page, number in STEP_CHECKS:
+        assert page in TOURS and 1 <= number <= len(TOURS[page].steps), (page, number)
 
 
 def test_next_step_sets_the_pages_inputs() -> None:
