@@ -293,3 +293,64 @@ add_tour(
         ),
     )
 )
+
+_SCHOOLS = "The government announced on Tuesday that it would spend more money on schools."
+add_tour(
+    Tour(
+        page="5_Masked_LM.py",
+        prefix="mlm",
+        title="Four miniature encoders fill in a blank",
+        steps=(
+            TourStep(
+                "A gap that needs a preposition",
+                "The hidden word is *on*. Our DeBERTa miniature's first guess is *on* "
+                "(12.9%), its second *in*: a preposition, as the sentence needs. Now look at "
+                "the BERT and RoBERTa panels: their first guess is *the*.",
+                {"text": _SCHOOLS, "word": "3", "model": "deberta"},
+                ("Explaining **on** (P = 12.9%) from DeBERTa",),
+            ),
+            TourStep(
+                "What our BERT learned",
+                "The same gap explained for BERT: *the*, at under 5%. In our BERT and RoBERTa "
+                "miniatures the list hardly changes from one gap to the next (*the*, a comma, "
+                "*of*, *a*): they learned which pieces are frequent, little of the context. "
+                "The **How the four compare** table agrees: 11.3% held-out masked-token "
+                "accuracy for BERT, 23.7% for DeBERTa after the same 1,500 steps.",
+                {"text": _SCHOOLS, "word": "3", "model": "bert"},
+                ("Explaining **the** (P = 4.7%) from BERT",),
+            ),
+            TourStep(
+                "Static and dynamic masks",
+                "Open **Static vs dynamic masks**. BERT's pipeline drew this sentence's masks "
+                "once, so every epoch hides the same pieces; RoBERTa draws new masks each "
+                "time the sentence comes round, so in 4 epochs it is asked about 4 different "
+                "sets of pieces.",
+                {"text": _SCHOOLS, "word": "1", "model": "roberta"},
+                ("1 distinct mask pattern in 4 epochs", "4 distinct mask patterns in 4 epochs"),
+            ),
+            TourStep(
+                "Two tokenizers, one emoji",
+                "Look under **How each model splits your text**. The wordpiece vocabulary of "
+                "BERT and the DeBERTas has no piece for the emoji or for *é*: both become "
+                "[UNK] (in red). RoBERTa's byte-level BPE writes the emoji as four raw bytes "
+                "and keeps *é*: more pieces, none unknown.",
+                {"text": "We ate pizza 🍕 in a café.", "word": "2", "model": "roberta"},
+                ("14 pieces, **2 unknown**", "**RoBERTa** (byte-level BPE): 17 pieces, no unknown"),
+            ),
+            TourStep(
+                "Do the papers' orderings hold?",
+                "Open **How the four compare**. On the shared yardstick, a linear sentiment "
+                "probe on the frozen encoders, all four land between 59.0% and 60.4%, within "
+                "one standard error (1.9 points) of each other, so none of the papers' "
+                "orderings is reproduced. DeBERTa's better masked-token accuracy also cost "
+                "2.7 times BERT's training time.",
+                {
+                    "text": "The plot is thin, but the music and the photography are wonderful.",
+                    "word": "3",
+                    "model": "deberta",
+                },
+                ("RoBERTa > BERT: not reproduced", "DeBERTa > RoBERTa: not reproduced"),
+            ),
+        ),
+    )
+)

@@ -135,6 +135,39 @@ def _attention_step_5(at: AppTest) -> None:
     assert entropy.size == 16 and entropy.min() > 2.0
 
 
+def _mlm_top(at: AppTest) -> dict[str, list[str]]:
+    """Each model's predicted tokens, best first (bar labels are '1. token')."""
+    traces = _figure(at, "Top 10 predictions")["data"]
+    return {t["name"]: [str(y).split(". ", 1)[1] for y in t["y"]] for t in traces}
+
+
+def _mlm_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "mlm_accuracy" in d.value.columns).set_index(
+        "design"
+    )
+
+
+def _mlm_step_1(at: AppTest) -> None:
+    top = _mlm_top(at)
+    assert top["DeBERTa"][:2] == ["on", "in"]
+    assert top["BERT"][0] == "the" and top["RoBERTa"][0] == "Ġthe"
+
+
+def _mlm_step_2(at: AppTest) -> None:
+    table = _mlm_table(at)
+    assert round(table.loc["BERT", "mlm_accuracy"], 1) == 11.3
+    assert round(table.loc["DeBERTa", "mlm_accuracy"], 1) == 23.7
+    assert table.loc["BERT", "steps"] == table.loc["DeBERTa", "steps"] == 1500
+
+
+def _mlm_step_5(at: AppTest) -> None:
+    table = _mlm_table(at)
+    probe = table["probe_mr_accuracy"]
+    assert round(probe.min(), 1) == 59.0 and round(probe.max(), 1) == 60.4
+    ratio = table.loc["DeBERTa", "wall_time_s"] / table.loc["BERT", "wall_time_s"]
+    assert 2.65 <= ratio < 2.75
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -147,6 +180,9 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("4_Attention.py", 2): _attention_step_2,
     ("4_Attention.py", 3): _attention_step_3,
     ("4_Attention.py", 5): _attention_step_5,
+    ("5_Masked_LM.py", 1): _mlm_step_1,
+    ("5_Masked_LM.py", 2): _mlm_step_2,
+    ("5_Masked_LM.py", 5): _mlm_step_5,
 }
 """Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
