@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from app_server import REPO_ROOT, AppServer, running_app
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
-SERVER_START_TIMEOUT = 60  # seconds until /_stcore/health answers "ok"
 FIRST_LOAD_TIMEOUT = 90  # the first run of a page imports torch and loads checkpoints
 RERUN_TIMEOUT = 60  # a rerun after new input
 CHART_TIMEOUT = 30  # plotly draws its svg after the script run has finished
@@ -72,101 +64,15 @@ def chromium_available() -> None:
     _require_chromium()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        return f"(could not read the server log {path}: {error})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-class Server:
-    def __init__(self, url: str, log: Path, process: subprocess.Popen) -> None:
-        self.url = url
-        self.log = log
-        self.process = process
-
-    def log_tail(self) -> str:
-        return f"--- streamlit log tail ({self.log}) ---\n{_tail(self.log)}"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Terminate the server's whole process group, escalating to SIGKILL."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def server(chromium_available, tmp_path_factory) -> Iterator[Server]:
+def server(chromium_available, tmp_path_factory) -> Iterator[AppServer]:
     """``streamlit run app.py`` on a free loopback port; yields once /_stcore/health is ok."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        # No file watcher: edits to the tree (or checkpoints being written) must not rerun the
-        # pages mid-test, and watching .venv/ overflows the inotify queue.
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,  # its own process group, so teardown kills every child
-        )
-    base = f"http://127.0.0.1:{port}"
-    handle = Server(base, log, process)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with code {process.returncode} before it was healthy.\n"
-                    + handle.log_tail(),
-                    pytrace=False,
-                )
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200 and response.read().decode().strip() == "ok":
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer {base}/_stcore/health with 'ok' within "
-                    f"{SERVER_START_TIMEOUT} s.\n" + handle.log_tail(),
-                    pytrace=False,
-                )
-            time.sleep(0.25)
-        yield handle
-    finally:
-        _stop(process)
+        with running_app(log) as handle:
+            yield handle
+    except RuntimeError as error:  # the server exited or never became healthy
+        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +119,7 @@ def driver(chromium_available) -> Iterator:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def _page_report(driver, server: Server) -> str:
+def _page_report(driver, server: AppServer) -> str:
     """What is on the page (exceptions, alert boxes) and the server log, for failure messages."""
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
@@ -233,7 +139,7 @@ def _page_report(driver, server: Server) -> str:
     return "\n".join(parts)
 
 
-def _wait(driver, server: Server, timeout: float, condition, what: str):
+def _wait(driver, server: AppServer, timeout: float, condition, what: str):
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -246,7 +152,7 @@ def _wait(driver, server: Server, timeout: float, condition, what: str):
         )
 
 
-def _wait_idle(driver, server: Server, timeout: float) -> None:
+def _wait_idle(driver, server: AppServer, timeout: float) -> None:
     """Wait until the app is connected, has rendered a title and its script is not running."""
     from selenium.webdriver.common.by import By
 
@@ -258,19 +164,19 @@ def _wait_idle(driver, server: Server, timeout: float) -> None:
     _wait(driver, server, timeout, idle, "the app to render and go idle")
 
 
-def _open(driver, server: Server, path: str) -> None:
+def _open(driver, server: AppServer, path: str) -> None:
     driver.get(server.url + path)
     _wait_idle(driver, server, FIRST_LOAD_TIMEOUT)
 
 
-def _assert_no_exception(driver, server: Server) -> None:
+def _assert_no_exception(driver, server: AppServer) -> None:
     from selenium.webdriver.common.by import By
 
     if driver.find_elements(By.CSS_SELECTOR, EXCEPTION):
         pytest.fail("The page shows an exception.\n" + _page_report(driver, server), pytrace=False)
 
 
-def _wait_chart(driver, server: Server) -> None:
+def _wait_chart(driver, server: AppServer) -> None:
     from selenium.webdriver.common.by import By
 
     _wait(
@@ -289,7 +195,7 @@ def _screenshot(driver, folder: Path, name: str) -> Path:
     return path
 
 
-def _textarea(driver, server: Server):
+def _textarea(driver, server: AppServer):
     from selenium.webdriver.common.by import By
 
     def find(d):
