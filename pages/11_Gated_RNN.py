@@ -335,6 +335,7 @@ elif view == "music":
                 order,
                 title=f"{figures.CELL_NAMES[gcell]}: {figures.SERIES_TITLES[gate]}",
                 x_title="quarter note",
+                max_ticks=12,
             )
             frame = pd.DataFrame(values, columns=[f"unit_{u}" for u in range(values.shape[1])])
             frame.insert(0, "frame", np.arange(len(values)))

@@ -165,3 +165,13 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(CheckpointError, match="nlpviz train chars-gru"):
         load_checkpoint("chars-gru", root=tmp_path, family="gated_rnn")
+
+
+def test_checkpoints_are_registered_with_the_cli():
+    from nlpviz.train.cli import TRAINABLES
+    from nlpviz.train.gated_rnn import train_by_name
+
+    names = {f"{task}-{cell}" for task in ("chorales", "chars") for cell in CELLS}
+    assert names <= set(TRAINABLES)
+    with pytest.raises(ValueError, match="no gated-RNN checkpoint"):
+        train_by_name("chorales-rnn", torch.device("cpu"), 1, "x")

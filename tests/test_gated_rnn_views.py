@@ -140,3 +140,11 @@ def test_fast_losses_equal_the_explicit_traces():
 def test_titles_with_file_names_are_escaped():
     figure = figures.piano_roll(np.eye(3, dtype=np.uint8), None, 60, "your file <img src=x>.mid")
     assert figure.layout.title.text == "your file &lt;img src=x&gt;.mid"
+
+
+def test_learning_curves_range_ignores_the_untrained_point():
+    figure = figures.learning_curves(
+        {"gru": ([0, 1, 2], [36.0, 10.0, 9.0])}, "epoch", "nll", "t", reference=(8.5, "paper")
+    )
+    low, high = figure.layout.yaxis.range
+    assert low < 8.5 and 10.0 < high < 11.0

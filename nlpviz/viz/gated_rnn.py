@@ -95,10 +95,18 @@ def learning_curves(
             y=value,
             line={"dash": "dot", "color": "#333"},
             annotation_text=escape(label),
-            annotation_position="top right",
+            annotation_position="bottom right",
         )
     figure.update_xaxes(title=x_title)
     figure.update_yaxes(title=y_title)
+    # The untrained first point (e.g. 36 nats against 9 after training) would flatten every curve:
+    # the y range starts from the second point (the first stays in the hover and the CSV).
+    later = [v for _, y in curves.values() for v in list(y)[1:] if v is not None]
+    if later:
+        low = min(later + ([reference[0]] if reference is not None else []))
+        high = max(later)
+        pad = 0.05 * (high - low or 1.0)
+        figure.update_yaxes(range=[low - pad, high + pad])
     return _layout(figure, title, 360)
 
 
@@ -199,6 +207,7 @@ def gate_heatmap(
     order: np.ndarray | None = None,
     title: str | None = None,
     x_title: str = "step",
+    max_ticks: int = 40,
 ) -> go.Figure:
     """Units (rows, in ``order``) x time (columns) of one gate or state.
 
@@ -209,6 +218,7 @@ def gate_heatmap(
         order: the units to show, top row first (default all, 0..H-1); a prefix of a ranking
             shows only those units.
         title: escaped here.
+        max_ticks: at most this many step labels on the x axis (every step is in the hover).
     """
     values = np.asarray(values)
     if values.ndim != 2:
@@ -222,7 +232,7 @@ def gate_heatmap(
     if len(set(labels)) != len(labels):
         raise ValueError("x_labels must be unique (prefix positions, as char_labels does)")
     low, high = SERIES_RANGE.get(name, (float(values.min()), float(values.max())))
-    step = max(1, values.shape[0] // 60)
+    step = max(1, -(-values.shape[0] // max_ticks))
     trace = {
         "type": "heatmap",
         "z": values[:, order].T.astype(np.float32),
