@@ -168,6 +168,56 @@ def _mlm_step_5(at: AppTest) -> None:
     assert 2.65 <= ratio < 2.75
 
 
+def _map(at: AppTest, title_start: str, name: str | None = None) -> np.ndarray:
+    """A square token map (or the trace called ``name`` of a multi-panel figure) as an array."""
+    traces = _figure(at, title_start)["data"]
+    trace = next(t for t in traces if name is None or t.get("name") == name)
+    z = _array(trace["z"])
+    n = int(round(np.sqrt(z.size))) if z.ndim == 1 else z.shape[0]
+    return z.reshape(n, -1)
+
+
+def _offset_rows(scores: np.ndarray, offset: int) -> int:
+    """How many text rows (not [CLS], not the last two) peak at key ``row + offset``."""
+    rows = range(1, scores.shape[0] - 2)
+    return sum(int(np.argmax(scores[i])) == i + offset for i in rows)
+
+
+def _deberta_step_1(at: AppTest) -> None:
+    attention = _map(at, "Attention, layer 2, head 3")
+    rows = range(1, attention.shape[0] - 2)
+    assert np.mean([attention[i, i + 1] for i in rows]) > 0.45
+    terms = "Score terms, layer 2, head 3"
+    position = _map(at, terms, "c2p") + _map(at, terms, "p2c")
+    assert _offset_rows(position, 1) >= 10 and _offset_rows(_map(at, terms, "c2c"), 1) <= 3
+
+
+def _deberta_step_2(at: AppTest) -> None:
+    attention = _map(at, "Attention, layer 2, head 2")
+    rows = range(1, attention.shape[0] - 2)
+    assert np.mean([attention[i, i - 1] for i in rows]) > 0.4
+    shares = _array(
+        next(t for t in _figure(at, "Share of each score term")["data"] if t["name"] == "c2c")["z"]
+    )
+    assert shares.size == 16 and shares.max() < 0.4
+
+
+def _deberta_step_3(at: AppTest) -> None:
+    first_row = _map(at, "Relative-position buckets")[0]  # [CLS] to every key
+    assert len({int(first_row[d]) for d in range(17)}) == 17
+    assert first_row[17] == first_row[18] != first_row[16]
+    assert first_row[19] == first_row[20] != first_row[18]
+
+
+def _deberta_step_4(at: AppTest) -> None:
+    traces = _figure(at, "The masked word")["data"]
+    tops = [[str(y).split(". ", 1)[1] for y in t["y"]] for t in traces]
+    assert set(tops[0][:5]) == set(tops[1][:5]) == {
+        "government", "people", "man", "House", "country"
+    }  # fmt: skip
+    assert "store" not in tops[0] and "store" not in tops[1]
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -183,6 +233,10 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("5_Masked_LM.py", 1): _mlm_step_1,
     ("5_Masked_LM.py", 2): _mlm_step_2,
     ("5_Masked_LM.py", 5): _mlm_step_5,
+    ("6_DeBERTa.py", 1): _deberta_step_1,
+    ("6_DeBERTa.py", 2): _deberta_step_2,
+    ("6_DeBERTa.py", 3): _deberta_step_3,
+    ("6_DeBERTa.py", 4): _deberta_step_4,
 }
 """Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
