@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -111,29 +112,38 @@ def main(argv: list[str] | None = None) -> int:
         print("cold first views: " + ", ".join(f"{p} {s:.1f} s" for p, s in cold.items()))
         first_id = 1
         for n in stages:
+            cpu_before = server.cpu_seconds()
             visits, rss = asyncio.run(run_stage(server, n, first_id, args.stage_timeout))
+            cpu_per_view = (server.cpu_seconds() - cpu_before) / n
             first_id += n
             times = [v.seconds for v in visits if v.ok]
             errors = [v for v in visits if not v.ok]
             failures += [f"N={n} {v.page}: {v.error or v.exceptions}" for v in errors]
-            rows.append((n, times, len(errors), rss))
+            rows.append((n, times, len(errors), rss, cpu_per_view))
             print(
                 f"N={n:3d}: p50 {percentile(times, 50):.2f} s, p95 {percentile(times, 95):.2f} s, "
-                f"errors {len(errors)}, server RSS {rss / 2**20:.0f} MB",
+                f"errors {len(errors)}, server RSS {rss / 2**20:.0f} MB, "
+                f"server CPU {cpu_per_view * 1000:.0f} ms per view",
                 flush=True,
             )
     print()
     total = time.perf_counter() - started
     print(f"Server RSS after start: {base_rss / 2**20:.0f} MB; benchmark took {total:.0f} s")
     print()
-    print("| sessions | p50 to a finished view | p95 | max | errors | server RSS |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for n, times, n_errors, rss in rows:
+    print(f"Load average at the end: {os.getloadavg()[0]:.1f} (other work slows the views)")
+    print()
+    print(
+        "| sessions | p50 to a finished view | p95 | max | errors | server RSS "
+        "| server CPU per view |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n, times, n_errors, rss, cpu in rows:
         print(
             f"| {n} | {percentile(times, 50):.2f} s | {percentile(times, 95):.2f} s | "
-            f"{max(times, default=float('nan')):.2f} s | {n_errors} | {rss / 2**20:.0f} MB |"
+            f"{max(times, default=float('nan')):.2f} s | {n_errors} | {rss / 2**20:.0f} MB "
+            f"| {cpu * 1000:.0f} ms |"
         )
-    by_n = {n: (times, n_errors, rss) for n, times, n_errors, rss in rows}
+    by_n = {n: (times, n_errors, rss) for n, times, n_errors, rss, _ in rows}
     results = []
     if 20 in by_n:
         times, n_errors, _ = by_n[20]
@@ -149,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         n_errors = by_n[40][1]
         results.append(("40 sessions: zero errors", f"{n_errors} errors", n_errors == 0))
     if len(rows) > 1:
-        (n_lo, _, _, rss_lo), (n_hi, _, _, rss_hi) = rows[0], rows[-1]
+        (n_lo, _, _, rss_lo, _), (n_hi, _, _, rss_hi, _) = rows[0], rows[-1]
         growth = (rss_hi - rss_lo) / max(1, n_hi - n_lo) / 2**20
         results.append(
             (

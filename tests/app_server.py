@@ -58,6 +58,12 @@ class AppServer:
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS line in /proc status")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
+
 
 def stop(process: subprocess.Popen) -> None:
     """Terminate the server's whole process group, escalating to SIGKILL."""
