@@ -412,3 +412,72 @@ add_tour(
         ),
     )
 )
+
+_CHEF = "The chef tasted the soup, added some salt, and served it to the hungry guests."
+add_tour(
+    Tour(
+        page="7_DeBERTaV3.py",
+        prefix="debertav3",
+        title="A detector of replaced tokens, and how good ours is",
+        steps=(
+            TourStep(
+                "The generator corrupts, the discriminator judges",
+                "With seed 7 the small generator masks three pieces and samples new ones: "
+                "*guests* becomes *$*, the *-ed* of *tasted* becomes *than*, and the third "
+                "sample happens to be the original again, which counts as original. The "
+                "discriminator flags *$* (P = 0.79) but gives *than* only 0.10.",
+                {"mode": "corrupt", "text": _CHEF, "rate": "15", "seed": "7"},
+                ("replaced tokens caught (P ≥ 0.5) 1 of 2", "masked but sampled back unchanged 1"),
+            ),
+            TourStep(
+                "Plausible swaps slip through",
+                "A news sentence with 30% replaced. The generator's samples look like "
+                "language (*She* for *The*, *February* for *money*), and only *feat* for "
+                "*government* crosses 0.5 (0.66); *use* for *announced* stops just below, at "
+                "0.49.",
+                {
+                    "mode": "corrupt",
+                    "text": "The government announced on Tuesday that it would spend more "
+                    "money on rail lines.",
+                    "rate": "30",
+                    "seed": "0",
+                },
+                ("replaced tokens caught (P ≥ 0.5) 1 of 5",),
+            ),
+            TourStep(
+                "Your own swap",
+                "Now you write the corruption: *ate* became *drank*. A chef does not drink a "
+                "meal, but our discriminator misses it: *dr* gets P = 0.27 and *##ank* 0.09, "
+                "less than the unchanged *me* of *meal* (0.42).",
+                {
+                    "mode": "typed",
+                    "original": "The chef ate the meal.",
+                    "typed": "The chef drank the meal.",
+                },
+                ("replaced tokens caught (P ≥ 0.5) 0 of 2",),
+            ),
+            TourStep(
+                "A false alarm",
+                "The same sentence left as it was: nothing is replaced, yet the "
+                "discriminator flags both pieces of *ate* (*at* 0.66, *##e* 0.53). It has "
+                "learned that rare-looking pieces are suspicious, not what a chef does.",
+                {
+                    "mode": "typed",
+                    "original": "The chef ate the meal.",
+                    "typed": "The chef ate the meal.",
+                },
+                ("kept tokens falsely flagged 2 of 9",),
+            ),
+            TourStep(
+                "How good is our detector?",
+                "Read the last section. Our discriminator's held-out accuracy (87.4%) is "
+                "hardly above saying *original* everywhere, since only 13.2% of tokens are "
+                "replaced; its AUC of 0.72 shows it does rank replaced tokens above kept "
+                "ones, but weakly. GDES: the discriminator's own correction E_Δ (length "
+                "0.25) is small next to the shared table E_G (0.61).",
+                {"mode": "corrupt", "text": _CHEF, "rate": "15", "seed": "7"},
+                ("already gets 86.8% accuracy", "RTD AUC (held out) 0.724"),
+            ),
+        ),
+    )
+)

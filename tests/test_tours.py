@@ -218,6 +218,35 @@ def _deberta_step_4(at: AppTest) -> None:
     assert "store" not in tops[0] and "store" not in tops[1]
 
 
+def _v3_bars(at: AppTest) -> dict[str, float]:
+    """The discriminator's P(replaced) per token, keyed by the bar's label ('4·dr')."""
+    trace = _figure(at, "P(replaced)")["data"][0]
+    return dict(zip([str(x) for x in trace["x"]], _array(trace["y"]).tolist(), strict=True))
+
+
+def _v3_step_1(at: AppTest) -> None:
+    changes = next(d.value for d in at.dataframe if "generator wrote" in d.value.columns)
+    wrote = dict(zip(changes["generator wrote"], changes["P(replaced)"], strict=True))
+    assert set(wrote) == {"$", "than"} and wrote["$"] > 0.75 and wrote["than"] < 0.15
+
+
+def _v3_step_2(at: AppTest) -> None:
+    changes = next(d.value for d in at.dataframe if "generator wrote" in d.value.columns)
+    wrote = dict(zip(changes["generator wrote"], changes["P(replaced)"], strict=True))
+    assert wrote["feat"] > 0.6 and 0.45 < wrote["use"] < 0.5 and wrote["February"] < 0.5
+
+
+def _v3_step_3(at: AppTest) -> None:
+    bars = _v3_bars(at)
+    assert 0.2 < bars["4·dr"] < 0.35 and bars["5·##ank"] < 0.15 and bars["7·me"] > bars["4·dr"]
+
+
+def _v3_step_4(at: AppTest) -> None:
+    bars = _v3_bars(at)
+    assert bars["4·at"] > 0.6 and bars["5·##e"] >= 0.5
+    assert sum(p >= 0.5 for p in bars.values()) == 2
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -237,6 +266,10 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("6_DeBERTa.py", 2): _deberta_step_2,
     ("6_DeBERTa.py", 3): _deberta_step_3,
     ("6_DeBERTa.py", 4): _deberta_step_4,
+    ("7_DeBERTaV3.py", 1): _v3_step_1,
+    ("7_DeBERTaV3.py", 2): _v3_step_2,
+    ("7_DeBERTaV3.py", 3): _v3_step_3,
+    ("7_DeBERTaV3.py", 4): _v3_step_4,
 }
 """Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
@@ -265,6 +298,13 @@ def test_a_tour_step_shows_what_it_says(page: str, number: int) -> None:
     check = STEP_CHECKS.get((page, number + 1))
     if check is not None:
         check(at)
+
+
+def test_every_tour_uses_its_pages_widget_prefix() -> None:
+    """The tour drops the page's own widget state by this prefix when it moves to a step."""
+    for page, tour in TOURS.items():
+        source = (PAGES / page).read_text(encoding="utf-8")
+        assert f'P = "{tour.prefix}"' in source, f"{page}: prefix {tour.prefix!r} is not the page's"
 
 
 def test_step_checks_name_real_steps() -> None:
