@@ -206,3 +206,16 @@ def test_a_cancelled_dataset_run_leaves_the_model_usable():
         assert not done.wait(0.5)
     worker.join(timeout=60)
     assert done.is_set()
+
+
+def test_the_tagger_explains_the_tag_of_the_chosen_token():
+    at = run_page(
+        "Taylor Swift played in New York",
+        models="tagger-blstm-cnn-crf-news-ner",
+        methods="ixg,ablation",
+    )
+    at.selectbox(key="attr_position").set_value(5).run()
+    assert not at.exception, at.exception
+    assert "explains the tag of token 6 (York)" in messages(at)
+    trace = grid_traces(at)[0]
+    assert len(trace["x"]) == 6 and trace["y"] == ["Input x Gradient", "Feature Ablation"]
