@@ -481,3 +481,54 @@ add_tour(
         ),
     )
 )
+
+add_tour(
+    Tour(
+        page="8_Positional_Encoding.py",
+        prefix="pe",
+        title="Sines and cosines that encode where a word stands",
+        steps=(
+            TourStep(
+                "A counter at many speeds",
+                "The table's leftmost pair of columns repeats every 6.3 positions, the "
+                "rightmost barely moves (its wavelength is 54,410 positions). So each row "
+                "is a pattern of its own, like a counter whose digits turn at many speeds.",
+                {"n": "128", "d": "128", "pos": "10", "k": "5"},
+                ("54,410 for the last",),
+            ),
+            TourStep(
+                "Only the distance counts",
+                "In the dot-product matrix every diagonal band has one colour: PE(pos)·PE(pos "
+                "+ k) is 64 at k = 0, about 62.1 at k = 1 and 42.8 at k = 10, wherever pos "
+                "is. The curves against k on the right lie on top of each other.",
+                {"n": "128", "d": "128", "pos": "10", "k": "5"},
+                ("Over all 128 positions, the dot products at the same offset differ",),
+            ),
+            TourStep(
+                "Too few dimensions",
+                "With d_model = 16 there are only 8 frequencies, and the dot product is no "
+                "longer a measure of distance: two positions 20 apart (about 5.8) look more "
+                "alike than two positions 10 apart (about 3.6).",
+                {"n": "64", "d": "16", "pos": "10", "k": "5"},
+                ("19,869 for the last",),
+            ),
+            TourStep(
+                "A shift is a rotation",
+                "At the paper's d_model = 512, moving from position 500 to 508 is one fixed "
+                "matrix M_8 applied to PE(500): the two curves below coincide, the error is "
+                "rounding only (far below 1e-12 in float64, about 1e-7 in float32), and M_8 "
+                "is just 2×2 rotations on its diagonal.",
+                {"n": "512", "d": "512", "pos": "500", "k": "8"},
+                ("nonzero entries of M_8 1,024 of 262,144",),
+            ),
+            TourStep(
+                "Your words",
+                "*the* comes twice, at positions 0 and 3, and receives two different rows: "
+                "row 0 is always [0, 1, 0, 1, …], the first word of every sentence gets it. "
+                "The same word enters the model as two different vectors.",
+                {"n": "128", "d": "128", "pos": "10", "k": "5", "text": "the dog chased the cat"},
+                ("Words: the · dog · chased · the · cat",),
+            ),
+        ),
+    )
+)

@@ -247,6 +247,40 @@ def _v3_step_4(at: AppTest) -> None:
     assert sum(p >= 0.5 for p in bars.values()) == 2
 
 
+def _gram(at: AppTest) -> np.ndarray:
+    return _map(at, "Dot products PE(pos)")
+
+
+def _pe_step_2(at: AppTest) -> None:
+    gram = _gram(at)
+    for k, value in ((0, 64.0), (1, 62.1), (10, 42.8)):
+        band = np.diagonal(gram, offset=k)
+        assert np.allclose(band, value, atol=0.05), (k, band.min(), band.max())
+
+
+def _pe_step_3(at: AppTest) -> None:
+    gram = _gram(at)
+    assert np.allclose(np.diagonal(gram, offset=20), 5.8, atol=0.05)
+    assert np.allclose(np.diagonal(gram, offset=10), 3.6, atol=0.05)
+
+
+def _pe_metric(at: AppTest, label_start: str) -> float:
+    return float(next(m.value for m in at.metric if m.label.startswith(label_start)))
+
+
+def _pe_step_4(at: AppTest) -> None:
+    assert _pe_metric(at, "max |M_8 PE(500) − PE(508)| (float64)") < 1e-12
+    assert 1e-8 < _pe_metric(at, "… in float32") < 1e-6
+    traces = _figure(at, "M_8 · PE(500) against PE(508)")["data"]
+    assert np.allclose(_array(traces[0]["y"]), _array(traces[1]["y"]), atol=1e-9)
+
+
+def _pe_step_5(at: AppTest) -> None:
+    rows = _array(_figure(at, "What is added to your 5 words")["data"][0]["z"]).reshape(5, -1)
+    assert np.allclose(rows[0], np.tile([0.0, 1.0], 64))
+    assert np.abs(rows[0] - rows[3]).max() > 0.5
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -270,6 +304,10 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("7_DeBERTaV3.py", 2): _v3_step_2,
     ("7_DeBERTaV3.py", 3): _v3_step_3,
     ("7_DeBERTaV3.py", 4): _v3_step_4,
+    ("8_Positional_Encoding.py", 2): _pe_step_2,
+    ("8_Positional_Encoding.py", 3): _pe_step_3,
+    ("8_Positional_Encoding.py", 4): _pe_step_4,
+    ("8_Positional_Encoding.py", 5): _pe_step_5,
 }
 """Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
