@@ -249,12 +249,16 @@ if view == "translate":
                 f"- **{check.claim}**: {verdict}. Paper: {escape_markdown(check.paper)}. "
                 f"Ours: {escape_markdown(check.ours)}."
             )
+        data = next(iter(cards.values()))["data"]
+        sizes = [card["parameters"] for card in cards.values()]
         st.caption(
             "The papers trained on WMT'14 (millions of human-translated pairs) for days on "
-            "GPUs; ours train on ~70k apertium pairs for minutes on one CPU thread, with about "
-            "1.7 million parameters each. Only the direction of each claim can be compared, not "
-            "the numbers. Training time on one CPU thread does not show the Transformer's real "
-            "advantage, which is parallelism over positions on a GPU."
+            f"GPUs; ours train on {data.get('train_pairs_used', 0):,} short apertium pairs "
+            f"({escape_markdown(data.get('training_range', ''))}) for minutes on one shared CPU "
+            f"thread, with {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} million parameters "
+            "each. Only the direction of each claim can be compared, not the numbers. Time on "
+            "one CPU thread does not show the Transformer's real advantage, which is "
+            "parallelism over positions on a GPU."
         )
     first = next(iter(cards.values()))
     figure_with_data(
@@ -573,8 +577,10 @@ else:
     else:
         publish_query({"view": view, "text": text or ""})
 
+ranges = {c.card.get("recipe", {}).get("max_pieces") for c in loaded.values()} - {None}
+longest = f"{max(ranges)} pieces" if ranges else f"{MAX_WORDS} words"
 st.caption(
-    f"Sentences longer than {MAX_WORDS} words are outside the training range and are "
-    "translated with a warning. Decoding always stops, at the latest after 2 × (source "
-    "pieces) + 10 output pieces."
+    f"The models were trained on sentences of at most {longest}; longer ones are translated "
+    "with a warning. Decoding always stops, at the latest after 2 × (source pieces) + 10 "
+    "output pieces."
 )

@@ -73,18 +73,29 @@ class Source:
         return not self.ids
 
 
-def prepare_source(tokenizer: PieceTokenizer, text: str) -> Source:
-    """Piece ids of the user's sentence, with the warnings the page shows."""
+def prepare_source(
+    tokenizer: PieceTokenizer, text: str, training_range: int | None = None
+) -> Source:
+    """Piece ids of the user's sentence, with the warnings the page shows.
+
+    ``training_range``: the most source pieces a training sentence had (the card's
+    ``recipe.max_pieces``); without it, the corpus' word limit is used.
+    """
     text = " ".join(str(text).split())
     notes = []
     ids = tokenizer.encode(text)
     if not ids:
         return Source((), (), ())
     words = len(text.split())
-    if words > MAX_WORDS:
+    if training_range is not None and len(ids) > training_range:
         notes.append(
-            f"The sentence has {words} words; the models were trained on sentences of up to "
-            f"{MAX_WORDS} words, so expect a worse translation (it is still translated)."
+            f"The sentence has {len(ids)} pieces, longer than the training range (at most "
+            f"{training_range} pieces): expect a worse translation (it is still translated)."
+        )
+    elif training_range is None and words > MAX_WORDS:
+        notes.append(
+            f"The sentence has {words} words, longer than the training range (at most "
+            f"{MAX_WORDS} words): expect a worse translation (it is still translated)."
         )
     if len(ids) > MAX_SOURCE_PIECES:
         notes.append(
@@ -177,6 +188,7 @@ def translate(
     device: torch.device,
     name: str = "",
     max_len: int | None = None,
+    training_range: int | None = None,
 ) -> Translation | None:
     """Beam-search one sentence, then re-read the chosen output to collect every attention map.
 
@@ -185,7 +197,7 @@ def translate(
     import time
 
     started = time.perf_counter()
-    source = prepare_source(src_tok, text)
+    source = prepare_source(src_tok, text, training_range)
     if source.is_empty:
         return None
     src = torch.tensor([source.ids], dtype=torch.long, device=device)  # (1, S)

@@ -67,6 +67,25 @@ class MultiHeadAttention(nn.Module):
         batch, length, _ = x.shape
         return x.view(batch, length, self.n_heads, self.d_head).transpose(1, 2)  # (B, h, T, dk)
 
+    def keys_values(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """memory (B, Tk, D) -> keys and values per head, each (B, h, Tk, dk)."""
+        return self._heads(self.k(memory)), self._heads(self.v(memory))
+
+    def attend(
+        self, query: Tensor, keys: Tensor, values: Tensor, allowed: Tensor | None
+    ) -> tuple[Tensor, Tensor]:
+        """Eq. 1 for every head: query (B, Tq, D), keys/values (B, h, Tk, dk), allowed
+        (B, 1 or Tq, Tk) bool or None (everything allowed). Returns (B, Tq, D), (B, h, Tq, Tk)."""
+        q = self._heads(self.q(query))  # (B, h, Tq, dk)
+        scores = q @ keys.transpose(-1, -2) / math.sqrt(self.d_head)  # (B, h, Tq, Tk)
+        if allowed is not None:
+            scores = scores.masked_fill(~allowed[:, None], float("-inf"))
+        probs = torch.softmax(scores, dim=-1)  # (B, h, Tq, Tk)
+        mixed = self.dropout(probs) @ values  # (B, h, Tq, dk)
+        batch, _, length, _ = mixed.shape
+        mixed = mixed.transpose(1, 2).reshape(batch, length, -1)  # (B, Tq, D)
+        return self.o(mixed), probs
+
     def forward(self, query: Tensor, memory: Tensor, allowed: Tensor) -> tuple[Tensor, Tensor]:
         """
         Args:
@@ -76,18 +95,8 @@ class MultiHeadAttention(nn.Module):
         Returns:
             output (B, Tq, D) and probabilities (B, h, Tq, Tk) (rows sum to 1).
         """
-        q, k, v = (
-            self._heads(self.q(query)),
-            self._heads(self.k(memory)),
-            self._heads(self.v(memory)),
-        )
-        scores = q @ k.transpose(-1, -2) / math.sqrt(self.d_head)  # (B, h, Tq, Tk)
-        scores = scores.masked_fill(~allowed[:, None], float("-inf"))
-        probs = torch.softmax(scores, dim=-1)  # (B, h, Tq, Tk)
-        mixed = self.dropout(probs) @ v  # (B, h, Tq, dk)
-        batch, _, length, _ = mixed.shape
-        mixed = mixed.transpose(1, 2).reshape(batch, length, -1)  # (B, Tq, D)
-        return self.o(mixed), probs
+        keys, values = self.keys_values(memory)
+        return self.attend(query, keys, values, allowed)
 
 
 class FeedForward(nn.Module):
@@ -140,12 +149,40 @@ class DecoderLayer(nn.Module):
         y = self.norm3(y + self.dropout(self.feed_forward(y)))
         return y, self_probs, cross_probs
 
+    def step(
+        self,
+        y: Tensor,
+        cache: tuple[Tensor, Tensor],
+        cross_kv: tuple[Tensor, Tensor],
+        source_allowed: Tensor,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor], Tensor]:
+        """One new position (incremental decoding; same result as ``forward`` at that position).
+
+        Args:
+            y: (k, 1, D) the new position's input; cache: keys and values of the earlier
+                positions, each (k, h, t, dk); cross_kv: the source's keys and values for this
+                layer, each (k, h, S, dk); source_allowed: (k, 1, S).
+
+        Returns:
+            (k, 1, D) output, the cache with this position appended, cross probs (k, h, 1, S).
+        """
+        new_k, new_v = self.self_attention.keys_values(y)  # (k, h, 1, dk)
+        keys = torch.cat([cache[0], new_k], dim=2)  # (k, h, t + 1, dk)
+        values = torch.cat([cache[1], new_v], dim=2)
+        attended, _ = self.self_attention.attend(y, keys, values, None)  # the past only: causal
+        y = self.norm1(y + self.dropout(attended))
+        crossed, cross_probs = self.cross_attention.attend(y, *cross_kv, source_allowed)
+        y = self.norm2(y + self.dropout(crossed))
+        y = self.norm3(y + self.dropout(self.feed_forward(y)))
+        return y, (keys, values), cross_probs
+
 
 @dataclass(frozen=True)
 class TransformerMemory:
     states: Tensor  # (B, S, D) encoder output
     allowed: Tensor  # (B, 1, S) bool, real source tokens
     self_attention: tuple[Tensor, ...]  # per layer (B, h, S, S)
+    cross_keys_values: tuple[tuple[Tensor, Tensor], ...] = ()  # per decoder layer (B, h, S, dk)
 
 
 @dataclass(frozen=True)
@@ -162,7 +199,7 @@ class TransformerOutput:
 @dataclass(frozen=True)
 class TransformerStep:
     log_probs: Tensor  # (k, V)
-    state: dict  # empty: the decoder re-reads the whole prefix (no cache to share)
+    state: dict  # per decoder layer "k{i}", "v{i}": (k, h, t, dk) cached keys and values
     alignment: Tensor | None  # (k, S) cross-attention of the last layer, averaged over heads
 
 
@@ -219,7 +256,9 @@ class Transformer(nn.Module):
         for layer in self.encoder_layers:
             x, probs = layer(x, allowed)
             maps.append(probs)
-        return TransformerMemory(x, allowed, tuple(maps))
+        # every decoder layer's cross-attention keys and values, computed once per source
+        cross = tuple(layer.cross_attention.keys_values(x) for layer in self.decoder_layers)
+        return TransformerMemory(x, allowed, tuple(maps), cross)
 
     def decode(
         self, memory: TransformerMemory, tgt_in: Tensor
@@ -254,17 +293,35 @@ class Transformer(nn.Module):
         )
 
     def start_state(self, memory: TransformerMemory) -> dict:
-        return {}
+        """Empty key/value caches of every decoder layer, hypothesis-first: (B, h, 0, dk)."""
+        batch, c = memory.states.shape[0], self.config
+        empty = memory.states.new_zeros((batch, c.n_heads, 0, c.d_head))
+        state = {}
+        for i in range(c.n_decoder_layers):
+            state[f"k{i}"], state[f"v{i}"] = empty, empty
+        return state
 
     def step(self, memory: TransformerMemory, prefixes: Tensor, state: dict) -> TransformerStep:
-        """Next-token log-probabilities for ``k`` prefixes (k, t) of ONE source sentence."""
-        k = prefixes.shape[0]
-        wide = TransformerMemory(
-            memory.states.expand(k, -1, -1), memory.allowed.expand(k, -1, -1), ()
-        )
-        logits, _, _, cross = self.decode(wide, prefixes)
-        alignment = cross[-1][:, :, -1].mean(1)  # (k, S)
-        return TransformerStep(F.log_softmax(logits[:, -1].float(), dim=-1), {}, alignment)
+        """Next-token log-probabilities for ``k`` prefixes (k, t) of ONE source sentence (or
+        of k sentences when ``memory`` has batch k). Only the last token is new: the earlier
+        positions' keys and values come from ``state`` (a cache; the result equals ``decode``
+        on the whole prefix)."""
+        k, position = prefixes.shape[0], prefixes.shape[1] - 1
+        allowed = memory.allowed.expand(k, -1, -1)  # (k, 1, S)
+        if position >= self.config.max_len:
+            raise ValueError(f"position {position} >= max_len {self.config.max_len}")
+        y = self.tgt_embed(prefixes[:, -1:]) * math.sqrt(self.config.d_model)  # (k, 1, D)
+        y = self.dropout(y + self.positions[position].to(y.dtype))
+        new_state, cross = {}, None
+        for i, layer in enumerate(self.decoder_layers):
+            cross_kv = tuple(t.expand(k, -1, -1, -1) for t in memory.cross_keys_values[i])
+            y, (keys, values), cross = layer.step(
+                y, (state[f"k{i}"], state[f"v{i}"]), cross_kv, allowed
+            )
+            new_state[f"k{i}"], new_state[f"v{i}"] = keys, values
+        logits = y[:, 0] @ self.tgt_embed.weight.T + self.out_bias  # (k, V)
+        alignment = cross[:, :, 0].mean(1)  # (k, S) last layer, averaged over heads
+        return TransformerStep(F.log_softmax(logits.float(), dim=-1), new_state, alignment)
 
 
 def noam_rate(step: int, d_model: int, warmup: int, scale: float = 1.0) -> float:

@@ -74,6 +74,7 @@ def translation(name: str, device: str, text: str, beam: int) -> analysis.Transl
         beam,
         loaded.device,
         name=loaded.label,
+        training_range=loaded.card.get("recipe", {}).get("max_pieces"),
     )
 
 
