@@ -25,6 +25,7 @@ from nlpviz.models.han import (
 from nlpviz.models.kim_cnn import pad_ids
 from nlpviz.models.lora import MiniLMClassifier
 from nlpviz.models.tagger import Tagger, TaggerConfig
+from nlpviz.viz import attribution as figures
 
 TEXT = "the film is not very great !"
 
@@ -426,3 +427,38 @@ def test_a_cancelled_dataset_run_stops_at_once_and_releases_the_lock():
             )
     assert len(calls) == 2
     assert lock.acquire(blocking=False)
+
+
+# ---- the figures -----------------------------------------------------------------------------
+
+
+def test_grid_figure_puts_every_cell_on_one_scale_and_escapes_tokens():
+    rows = [
+        figures.GridRow(
+            "m1 <i>", ("<b>", "ok"), ("Saliency", "Occlusion"), np.array([[1, 3], [-2, 2]])
+        ),
+        figures.GridRow("m2", ("a",), ("Saliency",), np.array([[0.5]])),
+    ]
+    spec = figures.grid_figure(rows).to_plotly_json()
+    z = [np.array(t["z"]) for t in spec["data"]]
+    np.testing.assert_allclose(z[0], [[0.25, 0.75], [-0.5, 0.5]])
+    np.testing.assert_allclose(z[1], [[1.0]])
+    assert spec["layout"]["coloraxis"]["cmax"] == 1.0 == -spec["layout"]["coloraxis"]["cmin"]
+    assert spec["data"][0]["x"] == ["0·&lt;b&gt;", "1·ok"]
+    assert "&lt;i&gt;" in spec["layout"]["annotations"][0]["text"]
+    with pytest.raises(ValueError, match="scores of m2"):
+        figures.grid_figure([figures.GridRow("m2", ("a", "b"), ("Saliency",), np.array([[1.0]]))])
+
+
+def test_token_html_escapes_text_and_attributes():
+    html = figures.token_html(['"><script>', "fine"], np.array([0.2, -0.1]), bound=1.0)
+    assert "<script>" not in html and '">' not in html.split("title=", 1)[1][:12]
+    assert html.count("<span") == 2 and "&lt;script&gt;" in html
+    assert figures.shares(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_curves_and_agreement_figures_check_their_shapes():
+    with pytest.raises(ValueError, match="deletion"):
+        figures.curves_figure(np.array([0, 0.5, 1]), np.array([1, 0]), np.array([0, 1, 1]), 1, "t")
+    figure = figures.agreement_figure(["a", "b"], np.array([[1, np.nan], [np.nan, 1]]), "t")
+    assert figure.to_plotly_json()["data"][0]["text"] == [["+1.00", "—"], ["—", "+1.00"]]

@@ -58,16 +58,18 @@ def grid_figure(rows: Sequence[GridRow], title: str = "Attribution grid") -> go.
     bound = shared_bound(rows)
     data, layout = [], base_layout_dict(title, height=0)
     heights = [max(1, len(r.methods)) for r in rows]
-    gap = 0.12 if len(rows) > 1 else 0.0
-    usable = 1.0 - gap * (len(rows) - 1)
+    # in pixels: each strip 30 px per method, then 110 px for its tick labels and the next name
+    strip, band = 30, 110
+    plot_height = sum(strip * h for h in heights) + band * (len(rows) - 1)
     top = 1.0
+    annotations: list[dict] = []
     for index, row in enumerate(rows):
         scores = np.asarray(row.scores, dtype=float)
         require_shape(f"scores of {row.model}", scores, (len(row.methods), len(row.tokens)))
         axis = "" if index == 0 else str(index + 1)
-        height = usable * heights[index] / sum(heights)
+        height = strip * heights[index] / plot_height
         domain = [max(0.0, top - height), top]
-        top = domain[0] - gap
+        top = domain[0] - band / plot_height
         labels = token_labels(row.tokens)
         data.append(
             {
@@ -85,19 +87,30 @@ def grid_figure(rows: Sequence[GridRow], title: str = "Attribution grid") -> go.
             }
         )
         layout[f"xaxis{axis}"] = {"tickangle": -45, "anchor": f"y{axis}", "automargin": True}
-        layout[f"yaxis{axis}"] = {
-            "domain": domain,
-            "title": {"text": escape(row.model), "font": {"size": 11}},
-            "autorange": "reversed",
-            "automargin": True,
-        }
+        layout[f"yaxis{axis}"] = {"domain": domain, "autorange": "reversed", "automargin": True}
+        annotations.append(
+            {
+                "text": f"<b>{escape(row.model)}</b>",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.0,
+                "y": domain[1],
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+            }
+        )
+    layout["annotations"] = annotations
+    layout["margin"] = dict(layout["margin"], t=80)  # room for the first model's name
     layout["coloraxis"] = {
         "colorscale": DIVERGING,
+        "reversescale": True,  # plotly's RdBu runs blue -> red: blue toward the target here
         "cmin": -bound,
         "cmax": bound,
         "colorbar": {"title": {"text": "share of |attribution|"}},
     }
-    layout["height"] = 120 + sum(70 + 28 * h for h in heights)
+    layout["height"] = plot_height + 80 + 110  # top margin (title, first name), bottom ticks
+    layout["margin"] = dict(layout["margin"], b=110)
     return figure_from_parts(data, layout)
 
 
@@ -197,6 +210,7 @@ def agreement_figure(labels: Sequence[str], matrix: np.ndarray, title: str) -> g
             "text": text,
             "texttemplate": "%{text}",
             "colorscale": DIVERGING,
+            "reversescale": True,  # blue: same ranking, red: opposite
             "zmin": -1,
             "zmax": 1,
             "colorbar": {"title": {"text": "ρ"}},
