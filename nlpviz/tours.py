@@ -532,3 +532,61 @@ add_tour(
         ),
     )
 )
+
+_LORA = {"layer": "1", "matrix": "query", "seed": "1", "text": "The movie is not a masterpiece."}
+add_tour(
+    Tour(
+        page="9_LoRA.py",
+        prefix="lora",
+        title="How small can the rank be? LoRA on the real MiniLM",
+        steps=(
+            TourStep(
+                "A flat curve, below full fine-tuning",
+                "The accuracy-vs-rank curve is flat: every rank from 1 to 64 averages 77.7% to "
+                "78.3% over two seeds, and r = 1 trains 9,986 numbers against 22.6 million. "
+                "But full fine-tuning reaches 82.3% (the frozen probe 72.6%), so in our sweep, "
+                "unlike the paper, no rank matches full fine-tuning.",
+                {**_LORA, "rank": "1"},
+                ("No, not in our sweep: LoRA r=1 78.3% vs full fine-tuning 82.3%",),
+            ),
+            TourStep(
+                "What the update uses",
+                "**Inside the update**, W_q of layer 1: the rank-64 update's singular values "
+                "fall fast (the first is more than twice the third), so it leans on a few "
+                "directions. Full fine-tuning's update (dashed; trained at a 17 times smaller "
+                "learning rate, so compare shapes) is flat by comparison: its 10th singular "
+                "value is still over 40% of its first.",
+                {**_LORA, "rank": "64"},
+                ("Spectrum of the update", "its learning rate is 17x smaller than LoRA's"),
+            ),
+            TourStep(
+                "Do ranks 8 and 64 agree?",
+                "The subspace similarity (the paper's Figure 3): the top direction of the r = 8 "
+                "adapter lies 90% inside the 64 directions of r = 64, where a random direction "
+                "would give 17%. Yet the two single top directions overlap only 0.12: the "
+                "shared part is spread over a few directions.",
+                {**_LORA, "rank": "8"},
+                ("phi(1, 64): r=8's top direction inside r=64's span 0.90",),
+            ),
+            TourStep(
+                "Amplification",
+                "Section 7.3's question. At r = 1 the update amplifies its direction of W by "
+                "a factor of 7.7, as the paper reads it: a large factor at small rank. The "
+                "factor falls as the rank grows and is below 1 from r = 4 on.",
+                {**_LORA, "rank": "1"},
+                ("amplification at r=1 7.70x",),
+            ),
+            TourStep(
+                "A rank-1 update that learned *not*",
+                "**Try an adapter** on *The movie is not a masterpiece.* The frozen MiniLM "
+                "with a linear probe calls it fresh; the rank-1 adapter, 9,986 trained "
+                "numbers, says rotten (P(fresh) 38.5%).",
+                {**_LORA, "rank": "1"},
+                (
+                    "LoRA r=1 (seed 1) predicts rotten",
+                    "Frozen MiniLM + probe (seed 1) predicts fresh",
+                ),
+            ),
+        ),
+    )
+)

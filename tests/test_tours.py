@@ -281,6 +281,35 @@ def _pe_step_5(at: AppTest) -> None:
     assert np.abs(rows[0] - rows[3]).max() > 0.5
 
 
+def _lora_summary(at: AppTest):
+    return next(d.value for d in at.dataframe if "test_accuracy_mean" in d.value.columns).set_index(
+        "configuration"
+    )
+
+
+def _lora_step_1(at: AppTest) -> None:
+    table = _lora_summary(at)
+    ranks = [f"r={r}" for r in (1, 2, 4, 8, 16, 32, 64)]
+    means = table.loc[ranks, "test_accuracy_mean"]
+    assert round(means.min(), 3) == 0.777 and round(means.max(), 3) == 0.783
+    assert table.loc["r=1", "trainable_parameters"] == 9986
+    assert round(table.loc["full fine-tuning", "test_accuracy_mean"], 3) == 0.823
+    assert round(table.loc["linear probe", "test_accuracy_mean"], 3) == 0.726
+    assert (table["n"] == 2).all()
+
+
+def _lora_step_2(at: AppTest) -> None:
+    traces = {t["name"]: _array(t["y"]) for t in _figure(at, "Singular values of dW")["data"]}
+    r64, full = traces["LoRA r=64"], traces["full fine-tuning"]
+    assert r64[0] > 2 * r64[2] and full[9] > 0.4 * full[0]
+
+
+def _lora_step_4(at: AppTest) -> None:
+    bars = _figure(at, "How much dW amplifies")["data"][0]
+    factors = dict(zip([str(x) for x in _array(bars["x"])], _array(bars["y"]), strict=True))
+    assert all(factors[f"r={r}"] < 1 for r in (4, 8, 16, 32, 64)) and factors["r=2"] > 1
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -308,6 +337,9 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("8_Positional_Encoding.py", 3): _pe_step_3,
     ("8_Positional_Encoding.py", 4): _pe_step_4,
     ("8_Positional_Encoding.py", 5): _pe_step_5,
+    ("9_LoRA.py", 1): _lora_step_1,
+    ("9_LoRA.py", 2): _lora_step_2,
+    ("9_LoRA.py", 4): _lora_step_4,
 }
 """Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
