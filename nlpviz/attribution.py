@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -683,6 +683,8 @@ def attribute_dataset(
         if embedded is None:
             skipped += 1
         else:
+            if options.baseline not in embedded.baselines:
+                options = replace(options, baseline="pad")
             result = attribute(embedded, method, target, options)
             target_name = result.target_name
             cut += embedded.dropped > 0

@@ -334,6 +334,12 @@ with tabs[0]:
                     f"**{escape_markdown(first.target_name)}** "
                     f"(P = {first.probabilities[first.target]:.3f})"
                 )
+                if first.baseline != options.baseline:
+                    st.info(
+                        f"This model has no '{options.baseline}' token; its cells use the "
+                        f"'{first.baseline}' baseline.",
+                        icon="ℹ️",
+                    )
                 if first.dropped:
                     st.info(
                         f"This model reads the first {len(first.tokens)} tokens of the text; "
@@ -430,7 +436,7 @@ with tabs[1]:
         )
         st.caption(
             "Tokens leave (deletion) or come back (insertion) in the cell's order, most "
-            f"supportive first; a removed token becomes the '{options.baseline}' baseline vector. "
+            f"supportive first; a removed token becomes the '{c.baseline}' baseline vector. "
             "The dashed curve removes them in random order (mean of 5): a faithful ranking falls "
             "below it."
         )

@@ -93,6 +93,9 @@ def test_a_deep_link_sets_models_methods_and_options_and_attention_joins_the_agr
     assert [t["y"] for t in traces] == [["Saliency", "Feature Ablation"]] * 2
     assert np.all(np.array(traces[0]["customdata"][0]) >= 0)  # Saliency is a magnitude
     assert at.selectbox(key="attr_baseline").value == "unk"
+    assert at.slider(key="attr_steps").value == 8
+    for key, value in (("methods", "saliency,ablation"), ("baseline", "unk"), ("steps", "8")):
+        assert at.query_params[key] in (value, [value])  # the view stays shareable
     at.selectbox(key="attr_agree_model").set_value("flat-gru-news").run()
     agreement = next(v for k, v in plotly_specs(at).items() if k.startswith("Agreement"))
     assert agreement["data"][0]["x"] == ["Saliency", "Feature Ablation", "attention"]
@@ -132,6 +135,8 @@ def test_bad_text_gets_messages_and_escaped_html():
     shown = messages(at)
     assert "10,000" in shown and f"the limit is {lib.MAX_UNITS} tokens" in shown
     assert len(grid_traces(at)[0]["x"]) == lib.MAX_UNITS
+    at = run_page("a dull film", baseline="mask", **LIGHT)  # the Kim CNN has no [MASK]
+    assert "no 'mask' token; its cells use the 'pad' baseline" in messages(at)
     at = run_page("qwzx blorf", **LIGHT)  # unknown words: read as <unk>, still a grid
     assert len(grid_traces(at)[0]["x"]) == 2
 

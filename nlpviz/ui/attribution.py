@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -173,6 +173,7 @@ class Cell:
     attention_label: str
     dropped: int
     position: int
+    baseline: str  # the baseline used: the one asked for, or "pad" where the model lacks it
 
     @property
     def target_name(self) -> str:
@@ -194,6 +195,8 @@ def cell(
     embedded = prepared.embedded
     if embedded is None:
         return None
+    if options.baseline not in embedded.baselines:  # e.g. [MASK] for a model without one
+        options = replace(options, baseline="pad")
     with prepared.lock:
         probabilities = embedded.probabilities()
         chosen = int(np.argmax(probabilities)) if target is None else int(target)
@@ -221,6 +224,7 @@ def cell(
         attention_label=embedded.attention_label,
         dropped=embedded.dropped,
         position=position,
+        baseline=options.baseline,
     )
 
 
@@ -239,6 +243,8 @@ def random_deletion(
     embedded = prepared.embedded
     if embedded is None:
         return None
+    if baseline not in embedded.baselines:
+        baseline = "pad"
     rng = np.random.default_rng(0)
     curves = []
     with prepared.lock:
