@@ -290,6 +290,7 @@ def estimate_seconds(
 # ---- the dataset view ----------------------------------------------------------------------------
 
 
+@st.cache_data(max_entries=8, show_spinner="Reading the held-out split…")
 def held_out_texts(key: str) -> tuple[list[str], str]:
     """The test split the model was evaluated on, and where it comes from (training packages)."""
     choice = CATALOGUE[key]
