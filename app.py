@@ -33,6 +33,17 @@ for index, paper in enumerate(PAPERS):
         if not paper.pages:
             st.caption("Coming")
 
+st.subheader("Across the models")
+with st.container(border=True):
+    st.markdown(
+        "**Attribution workbench.** One text through every classifier at once (the Kim CNNs, "
+        "HAN and its flat baseline, MiniLM with a LoRA adapter, the taggers per token) and "
+        "seven attribution methods from Captum (Integrated Gradients, Saliency, Input x "
+        "Gradient, DeepLift, GradientSHAP, Occlusion, Feature Ablation), each scored by how "
+        "faithful it is: deletion and insertion curves, comprehensiveness and sufficiency."
+    )
+    st.page_link("pages/12_Attribution.py", label="Attribution workbench", icon="➡️")
+
 st.subheader("Bring your own text")
 st.markdown(
     f"- **Type or paste** into the text box of any page (up to {MAX_CHARS:,} characters; "

@@ -315,6 +315,8 @@ ENCODER_PAGES = {  # deep link -> the screenshot's name
     "/DeBERTa?text=The%20old%20man%20the%20boat.&layer=2&head=2": "deberta",
     "/DeBERTaV3?text=The%20chef%20cooked%20a%20delicious%20meal%20for%20us.": "debertav3",
     "/LoRA?rank=2&layer=6&matrix=value": "lora",
+    "/Attribution?models=kim-cnn-multichannel-mr,han-news&methods=ig,ixg"
+    "&text=A%20gorgeous%20%3Cb%3Ewitty%3C%2Fb%3E%20movie.": "attribution",
 }
 
 

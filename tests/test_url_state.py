@@ -55,6 +55,17 @@ CASES: dict[str, tuple[str, dict[str, str], dict[str, str | None]]] = {
         {"n": "64", "d": "32", "pos": "5", "k": "3", "text": "a b c d"},
         {},
     ),
+    "12_Attribution.py": (
+        "attr",
+        {
+            "text": "a dull film",
+            "models": "kim-cnn-rand-mr,han-news",
+            "methods": "ig,ixg",
+            "baseline": "zero",
+            "steps": "12",
+        },
+        {"models": None, "methods": None},
+    ),
     "9_LoRA.py": (
         "lora",
         {"rank": "4", "seed": "2", "layer": "3", "matrix": "value", "text": "a dull film"},
