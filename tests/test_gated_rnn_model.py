@@ -175,3 +175,9 @@ def test_checkpoints_are_registered_with_the_cli():
     assert names <= set(TRAINABLES)
     with pytest.raises(ValueError, match="no gated-RNN checkpoint"):
         train_by_name("chorales-rnn", torch.device("cpu"), 1, "x")
+
+
+def test_lstm_forget_gates_start_open():
+    cell = RecurrentCell("lstm", 3, 4)
+    assert torch.all(cell.bias_ih[4:8] == 1.0)
+    assert not torch.all(cell.bias_ih[:4] == 1.0)

@@ -55,6 +55,7 @@ SHOWN = {
     "lstm": ("input", "forget", "output", "candidate", "cell", "hidden"),
 }
 TASKS = ("music", "chars")
+LSTM_FORGET_BIAS = 1.0  # initial b_if: without it an LSTM forgets everything while it starts
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ class RecurrentCell(nn.Module):
         bound = 1.0 / math.sqrt(hidden)  # PyTorch's default for its recurrent layers
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
+        if cell == "lstm":  # forget gates start open (bias 1; Gers et al. 2000, Jozefowicz 2015)
+            with torch.no_grad():
+                self.bias_ih[hidden : 2 * hidden].fill_(LSTM_FORGET_BIAS)
 
     def initial_state(self, batch: int, device: torch.device) -> tuple[torch.Tensor, ...]:
         zeros = torch.zeros(batch, self.hidden, device=device)
