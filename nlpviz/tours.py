@@ -590,3 +590,77 @@ add_tour(
         ),
     )
 )
+
+_NOT_MASTERPIECE = "The movie is not a masterpiece."
+add_tour(
+    Tour(
+        page="12_Attribution.py",
+        prefix="attr",
+        title="What did each model rely on, and can we trust the answer?",
+        steps=(
+            TourStep(
+                "Two models, one sentence",
+                "Kim's CNN calls this sentence fresh, MiniLM with a rank-8 LoRA adapter "
+                "rotten. Integrated Gradients shows that both read *not* as negative and "
+                "*masterpiece* as positive, but weigh them differently: in the CNN "
+                "*masterpiece* wins (+0.45 toward fresh, *not* −0.17), in MiniLM *not* wins "
+                "(+0.61 toward rotten, *masterpiece* −0.38).",
+                {
+                    "text": _NOT_MASTERPIECE,
+                    "models": "kim-cnn-multichannel-mr,lora-r8-s1",
+                    "methods": "ig",
+                },
+                ("explains its class: **fresh** (P = 0.603)", "explains its class: **rotten**"),
+            ),
+            TourStep(
+                "Which explanation to trust?",
+                "Three methods on MiniLM. Each cell is tested by deleting its top tokens: "
+                "with Integrated Gradients' ranking the probability falls by 0.58 on "
+                "average, with Input x Gradient's by only 0.25, and keeping just Input x "
+                "Gradient's top two tokens loses more than a quarter of the probability. "
+                "Here IG and Occlusion are the faithful ones.",
+                {"text": _NOT_MASTERPIECE, "models": "lora-r8-s1", "methods": "ig,ixg,occlusion"},
+                ("AOPC-del 0.254", "AOPC deletion (higher = faithful) 0.579"),
+            ),
+            TourStep(
+                "Integrated Gradients needs its steps",
+                "The same cell with only 4 integration steps. IG's scores should add up to "
+                "F(x) − F(baseline); with 4 steps they miss it by 0.34 (the Δ under the cell), "
+                "against about 0.001 with the default 20 steps.",
+                {"text": _NOT_MASTERPIECE, "models": "lora-r8-s1", "methods": "ig", "steps": "4"},
+                ("Δ -3.4e-01",),
+            ),
+            TourStep(
+                "A news outlet from one word",
+                "Our HAN and flat BiGRU both give this sentence to TASS with near certainty, "
+                "and IG puts by far the largest score on *moscow*: a place name standing in "
+                "for the outlet. On the **Agreement** tab, the HAN's attention agrees with "
+                "IG only partly (Spearman ρ 0.55).",
+                {
+                    "text": "The minister met the prime minister in Moscow on Monday to "
+                    "discuss gas supplies.",
+                    "models": "han-news,flat-gru-news",
+                    "methods": "ig,occlusion",
+                },
+                (
+                    "explains its class: **tass** (P = 0.969)",
+                    "explains its class: **tass** (P = 0.997)",
+                ),
+            ),
+            TourStep(
+                "A full stop that flips the CNN",
+                "Kim's CNN alone, with two methods. IG gives the final full stop a small "
+                "score *against* fresh (−0.09); Occlusion, which blanks three tokens at a "
+                "time, gives it +0.60. Now delete the '.' in the text box: the CNN flips to "
+                "rotten (0.64). Each method answers its own question, and neither asks what "
+                "adding the stop did.",
+                {
+                    "text": _NOT_MASTERPIECE,
+                    "models": "kim-cnn-multichannel-mr",
+                    "methods": "ig,occlusion",
+                },
+                ("explains its class: **fresh** (P = 0.603)", "AOPC-del 0.418"),
+            ),
+        ),
+    )
+)

@@ -310,6 +310,66 @@ def _lora_step_4(at: AppTest) -> None:
     assert all(factors[f"r={r}"] < 1 for r in (4, 8, 16, 32, 64)) and factors["r=2"] > 1
 
 
+def _grid_scores(at: AppTest, model_start: str) -> dict[str, dict[str, float]]:
+    """The attribution grid's raw scores of one model: method -> token (no position) -> score."""
+    trace = next(
+        t for t in _figure(at, "Attribution grid")["data"] if t["name"].startswith(model_start)
+    )
+    tokens = [str(x).split("·", 1)[1] for x in trace["x"]]
+    return {
+        method: dict(zip(tokens, row, strict=True))
+        for method, row in zip(trace["y"], trace["customdata"], strict=True)
+    }
+
+
+def _attribution_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "AOPC deletion" in d.value.columns)
+
+
+def _attribution_step_1(at: AppTest) -> None:
+    kim = _grid_scores(at, "Kim CNN")["Integrated Gradients"]
+    lora = _grid_scores(at, "MiniLM")["Integrated Gradients"]
+    assert 0.4 < kim["masterpiece"] < 0.5 and -0.2 < kim["not"] < -0.14
+    assert 0.55 < lora["not"] < 0.65 and -0.42 < lora["masterpiece"] < -0.34
+    assert "P = 0.685" in messages(at)
+
+
+def _attribution_step_2(at: AppTest) -> None:
+    table = _attribution_table(at).set_index("method")
+    assert table.loc["Integrated Gradients", "AOPC deletion"] > 2 * table.loc[
+        "Input x Gradient", "AOPC deletion"
+    ]  # fmt: skip
+    ixg = table.loc["Input x Gradient"]
+    sufficiency = next(c for c in table.columns if c.startswith("sufficiency"))
+    assert ixg[sufficiency] > 0.25 * ixg["P(target)"]
+    assert abs(table.loc["Integrated Gradients", "delta"]) < 0.005  # step 3 compares with it
+
+
+def _attribution_step_3(at: AppTest) -> None:
+    delta = float(_attribution_table(at)["delta"].iloc[0])
+    assert -0.4 < delta < -0.3
+
+
+def _attribution_step_4(at: AppTest) -> None:
+    for model in ("HAN", "flat BiGRU"):
+        ig = _grid_scores(at, model)["Integrated Gradients"]
+        ranked = sorted(ig.values(), reverse=True)
+        assert max(ig, key=ig.get) == "moscow" and ranked[0] > 2 * ranked[1]
+    agreement = _figure(at, "Agreement (Spearman ρ of |score|): HAN")["data"][0]
+    labels = list(agreement["x"])
+    rho = _array(agreement["z"]).reshape(len(labels), -1)
+    value = rho[labels.index("Integrated Gradients"), labels.index("attention")]
+    assert 0.5 < value < 0.6
+
+
+def _attribution_step_5(at: AppTest) -> None:
+    scores = _grid_scores(at, "Kim CNN")
+    assert -0.12 < scores["Integrated Gradients"]["."] < -0.05
+    assert scores["Occlusion"]["."] > 0.5
+    at.text_area(key="attr_text").set_value("The movie is not a masterpiece").run()
+    assert "explains its class: **rotten** (P = 0.637)" in messages(at)
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -340,6 +400,11 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("9_LoRA.py", 1): _lora_step_1,
     ("9_LoRA.py", 2): _lora_step_2,
     ("9_LoRA.py", 4): _lora_step_4,
+    ("12_Attribution.py", 1): _attribution_step_1,
+    ("12_Attribution.py", 2): _attribution_step_2,
+    ("12_Attribution.py", 3): _attribution_step_3,
+    ("12_Attribution.py", 4): _attribution_step_4,
+    ("12_Attribution.py", 5): _attribution_step_5,
 }
 """Steps whose text quotes a figure or a table: (page, 1-based step) -> a check of that data."""
 
