@@ -370,6 +370,39 @@ def _attribution_step_5(at: AppTest) -> None:
     assert "explains its class: **rotten** (P = 0.637)" in messages(at)
 
 
+def _gate_means(at: AppTest, title_start: str) -> np.ndarray:
+    """Each unit's mean over the piece of a (units x frames) gate map."""
+    return _array(_figure(at, title_start)["data"][0]["z"]).mean(axis=1)
+
+
+def _grnn_step_1(at: AppTest) -> None:
+    table = next(
+        d.value for d in at.dataframe if "test NLL per frame (nats)" in d.value.columns
+    ).set_index("cell")["test NLL per frame (nats)"]
+    assert [round(table[c], 2) for c in ("LSTM", "tanh RNN", "GRU")] == [9.09, 9.16, 9.20]
+
+
+def _grnn_step_3(at: AppTest) -> None:
+    wins = {"tanh RNN": 0, "GRU": 0, "LSTM": 0}
+    piece = at.selectbox(key="grnn_piece")
+    for name in piece.options:
+        piece.set_value(name)
+        at.run()
+        line = next(str(m.value) for m in at.markdown if "Per-frame" in str(m.value))
+        losses = {c: float(line.split(f"**{c}** ")[1].split()[0]) for c in wins}
+        wins[min(losses, key=losses.get)] += 1
+        piece = at.selectbox(key="grnn_piece")
+    assert len(piece.options) == 6 and wins == {"tanh RNN": 1, "GRU": 2, "LSTM": 3}
+
+
+def _grnn_step_4(at: AppTest) -> None:
+    gru = _gate_means(at, "GRU: update gate z")
+    lstm = _gate_means(at, "LSTM: forget gate f")
+    assert gru.size == 53 and (gru < 0.05).sum() > 26
+    assert (gru > 0.9).sum() == 1 and 0.9 < gru.max() < 0.97
+    assert (lstm > 0.5).mean() > 0.9
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -400,6 +433,9 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("9_LoRA.py", 1): _lora_step_1,
     ("9_LoRA.py", 2): _lora_step_2,
     ("9_LoRA.py", 4): _lora_step_4,
+    ("11_Gated_RNN.py", 1): _grnn_step_1,
+    ("11_Gated_RNN.py", 3): _grnn_step_3,
+    ("11_Gated_RNN.py", 4): _grnn_step_4,
     ("12_Attribution.py", 1): _attribution_step_1,
     ("12_Attribution.py", 2): _attribution_step_2,
     ("12_Attribution.py", 3): _attribution_step_3,
