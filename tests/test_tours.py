@@ -67,6 +67,15 @@ def _han_top_word(at: AppTest, sentence: int) -> tuple[str, float]:
     return words[int(np.argmax(weights))], float(np.max(weights))
 
 
+def _han_step_4_and_5(at: AppTest) -> None:
+    from nlpviz.checkpoints import read_card
+
+    assert read_card("han-drugs")["data"]["corpus"]["sizes"]["train"] == 540
+    table = next(d.value for d in at.dataframe if "majority-class baseline" in d.value.columns)
+    assert set(table["test documents"]) == {379}
+    assert set(table["majority-class baseline"].round(1)) == {65.4}
+
+
 def _tagger_table(at: AppTest):
     return next(d.value for d in at.dataframe if "token" in d.value.columns)
 
@@ -87,6 +96,7 @@ def _han_step_3(at: AppTest) -> None:
 
 
 def _han_step_4(at: AppTest) -> None:
+    _han_step_4_and_5(at)
     trace = _figure(at, "Attention vs attribution")["data"][0]
     words, ig = list(trace["customdata"]), _array(trace["y"])
     assert words[int(np.argmax(ig))] == "side" and ig[words.index("side")] > 0.3
@@ -123,11 +133,20 @@ def _tagger_step_4(at: AppTest) -> None:
 def _attention_step_2(at: AppTest) -> None:
     row = _attention_row(at, 4, 2, "it")
     assert max(row, key=row.get) == "animal" and 0.6 < row["animal"] < 0.75
+    at.number_input(key="attn_layer").set_value(6)
+    at.number_input(key="attn_head").set_value(12).run()
+    row = _attention_row(at, 6, 12, "it")  # the step's "layer 6, head 12 does the same"
+    assert max(row, key=row.get) == "animal" and 0.6 < row["animal"] < 0.75
 
 
 def _attention_step_3(at: AppTest) -> None:
     row = _attention_row(at, 4, 2, "it")
     assert row["animal"] > 2 * row["street"] and row["[CLS]"] > row["animal"]
+    for size in ("large", "small"):  # "it picks trophy in both"
+        text = f"The trophy doesn't fit into the brown suitcase because it is too {size}."
+        at.text_area(key="attn_text").set_value(text).run()
+        row = _attention_row(at, 4, 2, "it")
+        assert max(row, key=row.get) == "trophy" and row["trophy"] > row["suitcase"]
 
 
 def _attention_step_5(at: AppTest) -> None:
@@ -234,6 +253,11 @@ def _v3_step_2(at: AppTest) -> None:
     changes = next(d.value for d in at.dataframe if "generator wrote" in d.value.columns)
     wrote = dict(zip(changes["generator wrote"], changes["P(replaced)"], strict=True))
     assert wrote["feat"] > 0.6 and 0.45 < wrote["use"] < 0.5 and wrote["February"] < 0.5
+
+
+def _v3_step_5(at: AppTest) -> None:
+    shown = messages(at)
+    assert "has length 0.607" in shown and "correction $E_\\Delta$ 0.252" in shown
 
 
 def _v3_step_3(at: AppTest) -> None:
@@ -408,6 +432,7 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 2): _han_step_2,
     ("2_HAN.py", 3): _han_step_3,
     ("2_HAN.py", 4): _han_step_4,
+    ("2_HAN.py", 5): _han_step_4_and_5,
     ("3_Tagger.py", 1): _tagger_step_1,
     ("3_Tagger.py", 2): _tagger_step_2,
     ("3_Tagger.py", 3): _tagger_step_3,
@@ -426,6 +451,7 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("7_DeBERTaV3.py", 2): _v3_step_2,
     ("7_DeBERTaV3.py", 3): _v3_step_3,
     ("7_DeBERTaV3.py", 4): _v3_step_4,
+    ("7_DeBERTaV3.py", 5): _v3_step_5,
     ("8_Positional_Encoding.py", 2): _pe_step_2,
     ("8_Positional_Encoding.py", 3): _pe_step_3,
     ("8_Positional_Encoding.py", 4): _pe_step_4,
