@@ -232,7 +232,7 @@ add_tour(
                     "layer": "1",
                     "head": "3",
                     "text": _ANIMAL,
-                },  # fmt: skip
+                },
                 ("previous 100%", "entropy 0.00"),
             ),
             TourStep(
@@ -245,21 +245,22 @@ add_tour(
                     "layer": "4",
                     "head": "2",
                     "text": _ANIMAL,
-                },  # fmt: skip
+                },
                 ("special 53%",),
             ),
             TourStep(
                 "Change one word",
                 "Now the street is too *wide*, so *it* means the street. The head does not "
                 "follow: *it* still gives more to *animal* (0.28) than to *street* (0.12), and a "
-                "third to [CLS]. It links the pronoun to the subject; it does not read the "
-                "meaning. Try the trophy and suitcase examples: it picks *trophy* in both.",
+                "third to [CLS]: whatever it does, it does not resolve the reference from the "
+                "meaning. Try the trophy and suitcase examples: its *it* picks *trophy* whether "
+                "the trophy is too large or the suitcase too small.",
                 {
                     "model": "all-MiniLM-L6-v2 (pretrained)",
                     "layer": "4",
                     "head": "2",
                     "text": "The animal didn't cross the street because it was too wide.",
-                },  # fmt: skip
+                },
                 ("16 tokens",),
             ),
             TourStep(
@@ -272,7 +273,7 @@ add_tour(
                     "layer": "3",
                     "head": "1",
                     "text": _ANIMAL,
-                },  # fmt: skip
+                },
                 ("next 88%", "4 layers × 4 heads"),
             ),
             TourStep(
@@ -287,7 +288,7 @@ add_tour(
                     "layer": "1",
                     "head": "4",
                     "text": _ANIMAL,
-                },  # fmt: skip
+                },
                 ("previous 7%",),
             ),
         ),
