@@ -200,6 +200,26 @@ if view == "curves":
         verdict = gated_verdict(cards, what)
         if verdict:
             st.markdown(f"**{verdict}**")
+        if clock == "cpu_s":
+            final = {c: card["history"][-1] for c, card in cards.items()}
+            pace = " · ".join(
+                f"{figures.CELL_NAMES[c]} {h['cpu_s'] / h[step_key]:.3g}" for c, h in final.items()
+            )
+            st.caption(
+                f"CPU seconds per {step_label} of training: {pace}. These are PyTorch's fused CPU "
+                "kernels on one thread, not the paper's implementation: read the time axis as "
+                "what each cell costs here."
+            )
+        last = {c: card["history"][-1][step_key] for c, card in cards.items()}
+        best_at = {
+            c: card["recipe"].get("best_epoch", card["recipe"].get("best_update"))
+            for c, card in cards.items()
+        }
+        if all(best_at[c] == last[c] for c in cards):
+            st.caption(
+                "Every cell was still improving when its budget ran out (its best check is the "
+                "last one), so the ranking may change with longer training."
+            )
         if task == "music":
             paper = next(iter(cards.values()))["paper_figure"]
             st.caption(
