@@ -164,6 +164,33 @@ if f"{P}_beam" not in st.session_state:
     st.session_state[f"{P}_beam"] = min(max(as_int(st.query_params.get("beam"), 4), 1), MAX_BEAM)
 
 
+# length penalty alpha (Vaswani et al. used 0.6; 0 ranks by the raw log-probability)
+ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+DEFAULT_ALPHA = 0.6
+if f"{P}_alpha" not in st.session_state:
+    try:
+        wanted = float(st.query_params.get("alpha", DEFAULT_ALPHA))
+    except ValueError:
+        wanted = DEFAULT_ALPHA
+    st.session_state[f"{P}_alpha"] = min(ALPHAS, key=lambda a: abs(a - wanted))
+
+
+def decoding_options(column) -> tuple[int, float]:
+    """The beam size and length penalty widgets (both bounded, both in the link)."""
+    beam = column.slider(
+        "Beam size", 1, MAX_BEAM, key=f"{P}_beam", help=f"1 is greedy decoding; at most {MAX_BEAM}."
+    )
+    alpha = column.select_slider(
+        "Length penalty α",
+        options=ALPHAS,
+        key=f"{P}_alpha",
+        help="Finished translations are ranked by score / ((5 + length) / 6)^α. With α = 0 "
+        "(Sutskever et al.) raw log-probabilities favour short outputs; Vaswani et al. used "
+        "α = 0.6 with beam 4 (Section 6.1). The cards' BLEU uses beam 4 and α = 0.",
+    )
+    return int(beam), float(alpha)
+
+
 def model_selector(options: list[str], default: str) -> str:
     init_from_query(
         f"{P}_model", "model", default if default in options else options[0], options=options
@@ -190,12 +217,12 @@ def show_source_notes(result) -> None:
 # ---- Translate ------------------------------------------------------------------------------
 if view == "translate":
     text = read_text()
-    beam = st.slider("Beam size", 1, MAX_BEAM, key=f"{P}_beam")
-    publish_query({"view": view, "text": text or "", "beam": str(beam)})
+    beam, alpha = decoding_options(st)
+    publish_query({"view": view, "text": text or "", "beam": str(beam), "alpha": str(alpha)})
     if text is not None:
         rows, notes_shown = [], False
         for name in names:
-            result = tr.translation(name, device, text, beam)
+            result = tr.translation(name, device, text, beam, alpha)
             if result is None:
                 st.info("The sentence has no characters the models can read.", icon="✍️")
                 break
@@ -312,17 +339,13 @@ elif view == "beam":
     with c1:
         name = model_selector(names, "translate-transformer")
     with c2:
-        beam = st.slider(
-            "Beam size",
-            1,
-            MAX_BEAM,
-            key=f"{P}_beam",
-            help=f"1 is greedy decoding; at most {MAX_BEAM}.",
-        )
-    publish_query({"view": view, "text": text or "", "beam": str(beam), "model": name})
+        beam, alpha = decoding_options(st)
+    publish_query(
+        {"view": view, "text": text or "", "beam": str(beam), "alpha": str(alpha), "model": name}
+    )
     if text is not None:
-        result = tr.translation(name, device, text, beam)
-        greedy = tr.translation(name, device, text, 1)
+        result = tr.translation(name, device, text, beam, alpha)
+        greedy = tr.translation(name, device, text, 1, alpha)
         if result is None:
             st.info("The sentence has no characters the models can read.", icon="✍️")
         else:
@@ -339,8 +362,14 @@ elif view == "beam":
             c2.write(greedy.text)
             if beam > 1 and result.output_ids != greedy.output_ids:
                 st.success(
-                    f"Beam search found a different translation, {result.score - greedy.score:+.3f}"
-                    " in log-probability over greedy decoding.",
+                    f"Beam search chose a different translation: log-probability "
+                    f"{result.score:.3f} against greedy's {greedy.score:.3f}"
+                    + (
+                        f" (ranked by score / lp: {result.normalized_score:.3f} against "
+                        f"{greedy.normalized_score:.3f})."
+                        if alpha
+                        else "."
+                    ),
                     icon="🔎",
                 )
             elif beam > 1:
@@ -436,10 +465,10 @@ elif view == "space":
     st.subheader("Forward against reversed, on one sentence")
     text = read_text()
     if text is not None and len(lstms) == 2:
-        beam = int(st.session_state[f"{P}_beam"])
+        beam, alpha = int(st.session_state[f"{P}_beam"]), float(st.session_state[f"{P}_alpha"])
         series, rows = {}, []
         for name in lstms:
-            result = tr.translation(name, device, text, beam)
+            result = tr.translation(name, device, text, beam, alpha)
             if result is None:
                 break
             series[tr.CHECKPOINTS[name]] = (result.output_pieces, result.token_log_probs)
@@ -474,10 +503,10 @@ elif view == "space":
 # ---- Attention ------------------------------------------------------------------------------
 else:
     text = read_text()
-    beam = int(st.session_state[f"{P}_beam"])
+    beam, alpha = int(st.session_state[f"{P}_beam"]), float(st.session_state[f"{P}_alpha"])
     if "translate-lstm-attention" in loaded and text is not None:
         st.subheader("LSTM + attention: the alignment")
-        result = tr.translation("translate-lstm-attention", device, text, beam)
+        result = tr.translation("translate-lstm-attention", device, text, beam, alpha)
         if result is not None and result.alignment is not None:
             show_source_notes(result)
             st.write(f"Translation: {result.text}")
@@ -526,7 +555,7 @@ else:
             }
         )
         if text is not None:
-            result = tr.translation("translate-transformer", device, text, beam)
+            result = tr.translation("translate-transformer", device, text, beam, alpha)
             if result is not None:
                 st.write(f"Translation: {result.text}")
                 if kind == "cross":

@@ -74,8 +74,9 @@ def test_translate_view_shows_four_models_and_the_cards_numbers():
 
 
 def test_beam_tree_view_round_trips_the_link_and_beam_one_is_a_single_path():
-    at = run_page({"view": "beam", "model": "translate-lstm", "beam": "3"})
+    at = run_page({"view": "beam", "model": "translate-lstm", "beam": "3", "alpha": "0"})
     assert at.selectbox(key="tr_model").value == "translate-lstm"
+    assert at.select_slider(key="tr_alpha").value == 0.0
     assert at.slider(key="tr_beam").value == 3
     spec = plotly_specs(at)["Beam search tree, beam 3: LSTM"]
     markers = [t for t in spec["data"] if "markers" in t["mode"]]
@@ -93,8 +94,9 @@ def test_beam_tree_view_round_trips_the_link_and_beam_one_is_a_single_path():
 
 def test_beam_size_from_the_link_is_bounded():
     for raw, expected in (("999", 10), ("0", 1), ("abc", 4)):
-        at = run_page({"view": "beam", "beam": raw})
+        at = run_page({"view": "beam", "beam": raw, "alpha": raw})
         assert at.slider(key="tr_beam").value == expected
+        assert at.select_slider(key="tr_alpha").value in (0.0, 0.6, 1.0)
 
 
 def test_attention_view_link_to_decoder_self_attention_is_causal():

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from nlpviz.data.translation import BOS_ID, EOS_ID, PAD_ID
-from nlpviz.models.beam import MAX_BEAM, beam_search, clamp_beam, greedy_decode
+from nlpviz.models.beam import MAX_BEAM, beam_search, clamp_beam, greedy_decode, length_norm
 from nlpviz.models.seq2seq import Seq2Seq, Seq2SeqConfig, reverse_padded
 from nlpviz.models.transformer import Transformer, TransformerConfig, causal_mask, noam_rate
 
@@ -127,11 +127,11 @@ def test_beam_one_equals_greedy(kind):
 
 
 @pytest.mark.parametrize("kind", list(ALL))
-@pytest.mark.parametrize("beam", [2, 4])
-def test_best_leaf_is_the_translation_and_its_score_is_the_sum_of_log_probs(kind, beam):
+@pytest.mark.parametrize("beam,alpha", [(2, 0.0), (4, 0.0), (4, 0.6)])
+def test_best_leaf_is_the_translation_and_its_score_is_the_sum_of_log_probs(kind, beam, alpha):
     model = eos_friendly(ALL[kind]())
     for src in sources(4, seed=beam):
-        result = beam_search(model, src, beam_size=beam, max_len=10)
+        result = beam_search(model, src, beam_size=beam, max_len=10, length_penalty=alpha)
         path = result.path(result.best_leaf)[1:]  # without the root
         tokens = [n.token for n in path]
         if result.finished:
@@ -154,9 +154,14 @@ def test_best_leaf_is_the_translation_and_its_score_is_the_sum_of_log_probs(kind
         kept = [n for n in result.nodes if n.status in ("kept", "finished", "cut", "stopped")]
         for step in {n.step for n in kept}:
             assert sum(n.step == step for n in kept) <= beam
-        done = [n.score for n in result.nodes if n.status == "finished"]
-        if done:
-            assert result.score == max(done)
+        done = [
+            n.score / length_norm(n.step, alpha) for n in result.nodes if n.status == "finished"
+        ]
+        if done:  # the chosen leaf is the best finished one, ranked by score / lp(length)
+            assert result.normalized_score == pytest.approx(max(done))
+            assert result.normalized_score == pytest.approx(
+                result.score / length_norm(len(path), alpha)
+            )
 
 
 def test_beam_search_keeps_pruned_branches_and_terminates_at_max_len():
@@ -169,6 +174,14 @@ def test_beam_search_keeps_pruned_branches_and_terminates_at_max_len():
     assert statuses.count("cut") == 3
     assert statuses.count("pruned") == 1 * 3 - 3 + 3 * (3 * 3 - 3)  # step 1: 3 of 3 kept
     assert statuses[0] == "root"
+
+
+def test_length_penalty_prefers_longer_outputs_than_raw_scores():
+    model = eos_friendly(lstm(seed=3))
+    raw = [beam_search(model, s, 4, max_len=12) for s in sources(6, seed=7)]
+    norm = [beam_search(model, s, 4, max_len=12, length_penalty=1.0) for s in sources(6, seed=7)]
+    assert sum(len(r.tokens) for r in norm) >= sum(len(r.tokens) for r in raw)
+    assert length_norm(1, 0.6) == pytest.approx((6 / 6) ** 0.6) and length_norm(7, 0.0) == 1.0
 
 
 def test_beam_size_is_bounded():

@@ -196,27 +196,36 @@ def test_sentence_vectors_are_the_encoder_final_state(tokenizers):
 # ---- claims ---------------------------------------------------------------------------------
 
 
-def card(bleu, ppl, seconds):
+def card(bleu, ppl, seconds, curve=(50.0, 20.0)):
+    history = [
+        {"step": 50 * (i + 1), "wall_s": seconds * (i + 1) / len(curve), "dev_perplexity": p}
+        for i, p in enumerate(curve)
+    ]
     return {
         "metrics": {"test_bleu": bleu, "test_perplexity": ppl},
         "run": {"wall_time_s": seconds},
         "recipe": {"steps": 100},
+        "history": history,
     }
 
 
 def test_claim_checks_judge_the_direction():
     cards = {
-        "translate-lstm": card(10.0, 9.0, 100),
-        "translate-lstm-reversed": card(14.0, 7.0, 100),
-        "translate-lstm-attention": card(20.0, 5.0, 110),
-        "translate-transformer": card(18.0, 5.5, 150),
+        "translate-lstm": card(10.0, 9.0, 100, (90.0, 40.0)),
+        "translate-lstm-reversed": card(14.0, 7.0, 100, (80.0, 30.0)),
+        "translate-lstm-attention": card(20.0, 5.0, 110, (70.0, 25.0)),
+        "translate-transformer": card(18.0, 5.5, 150, (60.0, 24.0, 10.0)),
     }
-    checks = {c.claim: c.reproduced for c in analysis.claim_checks(cards)}
-    assert checks == {
+    checks = {c.claim: c for c in analysis.claim_checks(cards)}
+    assert {k: c.reproduced for k, c in checks.items()} == {
         "Reversing the source helps the LSTM a lot": True,
         "The Transformer beats recurrent models": False,
-        "The Transformer trains faster": False,
+        "The Transformer trains faster": True,  # perplexity 25 after 100 s, vs 110 s
     }
+    assert "after 100 s" in checks["The Transformer trains faster"].ours
+    slow = dict(cards, **{"translate-transformer": card(18.0, 5.5, 300, (60.0, 30.0, 26.0))})
+    faster = next(c for c in analysis.claim_checks(slow) if c.claim.endswith("faster"))
+    assert faster.reproduced is False and "never reached" in faster.ours
     assert (
         analysis.time_to_perplexity(
             [{"wall_s": 5, "dev_perplexity": 9}, {"wall_s": 9, "dev_perplexity": 4}], 5

@@ -142,6 +142,8 @@ class Translation:
     input_pieces: tuple[str, ...]  # the decoder's inputs: <s> y_1 .. y_T
     token_log_probs: np.ndarray  # (T',) of the target axis' pieces
     score: float
+    normalized_score: float
+    length_penalty: float
     finished: bool
     tree: BeamTree
     sentence: np.ndarray  # (H,) encoder summary (LSTM: final top-layer h; Transformer: mean)
@@ -189,6 +191,7 @@ def translate(
     name: str = "",
     max_len: int | None = None,
     training_range: int | None = None,
+    length_penalty: float = 0.0,
 ) -> Translation | None:
     """Beam-search one sentence, then re-read the chosen output to collect every attention map.
 
@@ -201,7 +204,7 @@ def translate(
     if source.is_empty:
         return None
     src = torch.tensor([source.ids], dtype=torch.long, device=device)  # (1, S)
-    result = beam_search(model, src, clamp_beam(beam_size), max_len)
+    result = beam_search(model, src, clamp_beam(beam_size), max_len, length_penalty)
     out_ids = list(result.tokens) + ([EOS_ID] if result.finished else [])
     tgt_in = torch.tensor([[BOS_ID, *out_ids[:-1]]], dtype=torch.long, device=device)  # (1, T')
     if not out_ids:  # cut at max_len 0 cannot happen (max_len >= 1), but stay safe
@@ -228,6 +231,8 @@ def translate(
         input_pieces=tuple(tgt_tok.pieces(tgt_in[0].tolist())),
         token_log_probs=picked.cpu().numpy().astype(np.float64),
         score=float(result.score),
+        normalized_score=float(result.normalized_score),
+        length_penalty=float(result.length_penalty),
         finished=result.finished,
         tree=tree_arrays(result, tgt_tok),
         sentence=output.sentence[0].float().cpu().numpy(),
@@ -324,17 +329,39 @@ def claim_checks(cards: dict[str, dict]) -> list[ClaimCheck]:
                 bool(t["test_bleu"] > best["metrics"]["test_bleu"]),
             )
         )
-        checks.append(
-            ClaimCheck(
-                "The Transformer trains faster",
-                "3.3e18 training FLOPs (base) vs 2.3e19 for GNMT+RL, EN-DE (Vaswani et al. "
-                "2017, Table 2); 12 hours on 8 P100 GPUs (Section 5.2)",
-                f"{trans['run']['wall_time_s']:.0f} s vs {best['run']['wall_time_s']:.0f} s for "
-                f"the same {trans['recipe']['steps']} updates on one CPU thread",
-                bool(trans["run"]["wall_time_s"] < best["run"]["wall_time_s"]),
-            )
-        )
+        checks.append(_faster(trans, recurrent))
     return checks
+
+
+def _faster(trans: dict, recurrent: dict[str, dict]) -> ClaimCheck:
+    """Wall time until the Transformer matches the best recurrent model's final dev perplexity,
+    against the time that recurrent model took to get there."""
+    paper = (
+        "3.3e18 training FLOPs (base) vs 2.3e19 for GNMT+RL, EN-DE (Vaswani et al. 2017, "
+        "Table 2); base model trained in 12 hours on 8 P100 GPUs"
+    )
+    claim = "The Transformer trains faster"
+    with_history = {k: v for k, v in recurrent.items() if v.get("history")}
+    if not trans.get("history") or not with_history:
+        return ClaimCheck(claim, paper, "no training history in the cards", None)
+    name, best = min(with_history.items(), key=lambda kv: kv[1]["history"][-1]["dev_perplexity"])
+    target = best["history"][-1]["dev_perplexity"]
+    theirs = time_to_perplexity(best["history"], target)
+    ours = time_to_perplexity(trans["history"], target)
+    steps = trans["recipe"]["steps"]
+    per_update = (
+        f" Per update, on one CPU thread: Transformer {trans['run']['wall_time_s'] / steps:.2f} s,"
+        f" {CHECKPOINTS.get(name, name)} {best['run']['wall_time_s'] / steps:.2f} s."
+    )
+    if ours is None:
+        text = f"the Transformer never reached dev perplexity {target:.1f}."
+        return ClaimCheck(claim, paper, text + per_update, False)
+    text = (
+        f"the Transformer reached dev perplexity {target:.1f} (the final value of "
+        f"{CHECKPOINTS.get(name, name)}, the best recurrent model) after {ours:.0f} s of "
+        f"training; that model needed {theirs:.0f} s."
+    )
+    return ClaimCheck(claim, paper, text + per_update, bool(ours < theirs))
 
 
 def time_to_perplexity(history: list[dict], target: float) -> float | None:

@@ -7,6 +7,12 @@ in ``</s>`` is finished and leaves the beam. The search stops when the beam is e
 live hypothesis can still beat the best finished one (scores only fall as tokens are added), or
 at ``max_len`` steps, so it always terminates. With ``B = 1`` this is greedy decoding.
 
+With a length penalty ``alpha > 0`` (Wu et al. 2016's ``lp(Y) = ((5 + |Y|) / 6)^alpha``, which
+Vaswani et al. 2017 used with ``alpha = 0.6``, Section 6.1) finished hypotheses are ranked by
+``score / lp(Y)``, so a short output no longer wins just by having fewer negative terms; the
+search then stops only when no live hypothesis can still beat the best finished one even at the
+longest length. ``alpha = 0`` ranks by the raw score, as Sutskever et al. did.
+
 Every candidate ever scored is a :class:`BeamNode` with its status:
 ``root``; ``kept`` (survived the step); ``pruned`` (fell out of the beam at that step);
 ``finished`` (survived and ended with ``</s>``); ``cut`` (alive at ``max_len``);
@@ -45,7 +51,9 @@ class BeamNode:
 @dataclass(frozen=True)
 class BeamResult:
     tokens: tuple[int, ...]  # the chosen translation, without <s> and </s>
-    score: float
+    score: float  # sum of the chosen tokens' log-probabilities (never length-normalised)
+    normalized_score: float  # score / lp(length): what chose the translation (alpha 0: score)
+    length_penalty: float  # alpha
     token_log_probs: tuple[float, ...]  # of every chosen token, </s> included when finished
     finished: bool  # ended with </s> (False: cut at max_len)
     best_leaf: int
@@ -72,12 +80,19 @@ def default_max_len(source_length: int) -> int:
     return int(min(MAX_OUTPUT_LEN, 2 * source_length + 10))
 
 
+def length_norm(length: int, alpha: float) -> float:
+    """``lp(Y) = ((5 + |Y|) / 6)^alpha`` (Wu et al. 2016, Eq. 14); 1 when alpha is 0."""
+    return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
+
+
 def _reorder(state: dict, parents: Tensor) -> dict:
     return {key: value[parents] for key, value in state.items()}
 
 
 @torch.no_grad()
-def beam_search(model, src: Tensor, beam_size: int, max_len: int | None = None) -> BeamResult:
+def beam_search(
+    model, src: Tensor, beam_size: int, max_len: int | None = None, length_penalty: float = 0.0
+) -> BeamResult:
     """Translate ONE sentence with beam search and return the whole tree.
 
     Args:
@@ -85,10 +100,12 @@ def beam_search(model, src: Tensor, beam_size: int, max_len: int | None = None) 
         src: (1, S) source ids.
         beam_size: clamped to 1 .. MAX_BEAM.
         max_len: most output tokens (``</s>`` included); default ``2 S + 10``, at most 100.
+        length_penalty: alpha of ``lp``; 0 ranks finished hypotheses by their raw score.
     """
     if src.dim() != 2 or src.shape[0] != 1:
         raise ValueError(f"src must have shape (1, S), got {tuple(src.shape)}")
     beam = clamp_beam(beam_size)
+    alpha = float(min(max(length_penalty, 0.0), 2.0))
     max_len = default_max_len(src.shape[1]) if max_len is None else max(1, min(max_len, 1000))
     memory = model.encode(src)
     state = model.start_state(memory)
@@ -125,8 +142,13 @@ def beam_search(model, src: Tensor, beam_size: int, max_len: int | None = None) 
                 rows.append(row)
         if not survivors:
             break
-        best_done = max((nodes[i].score for i in finished), default=float("-inf"))
-        if step == max_len or best_done >= max(nodes[i].score for i in survivors):
+        best_done = max(
+            (nodes[i].score / length_norm(nodes[i].step, alpha) for i in finished),
+            default=float("-inf"),
+        )
+        # the best any live hypothesis can still reach: scores only fall, lp only grows
+        reachable = max(nodes[i].score for i in survivors) / length_norm(max_len, alpha)
+        if step == max_len or best_done >= reachable:
             label = "cut" if step == max_len else "stopped"
             for node_id in survivors:
                 status[node_id] = label
@@ -144,7 +166,7 @@ def beam_search(model, src: Tensor, beam_size: int, max_len: int | None = None) 
         for n in nodes
     ]
     pool = finished or leftovers
-    best = max(pool, key=lambda i: nodes[i].score)
+    best = max(pool, key=lambda i: nodes[i].score / length_norm(nodes[i].step, alpha))
     chain = []
     node_id = best
     while node_id > 0:
@@ -156,6 +178,8 @@ def beam_search(model, src: Tensor, beam_size: int, max_len: int | None = None) 
     return BeamResult(
         tokens=tokens,
         score=nodes[best].score,
+        normalized_score=nodes[best].score / length_norm(nodes[best].step, alpha),
+        length_penalty=alpha,
         token_log_probs=tuple(n.token_log_prob for n in chain),
         finished=done,
         best_leaf=best,

@@ -64,7 +64,9 @@ def require_translator(name: str, device: str | torch.device) -> LoadedTranslato
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def translation(name: str, device: str, text: str, beam: int) -> analysis.Translation | None:
+def translation(
+    name: str, device: str, text: str, beam: int, length_penalty: float = 0.0
+) -> analysis.Translation | None:
     loaded = require_translator(name, device)
     return analysis.translate(
         loaded.model,
@@ -75,6 +77,7 @@ def translation(name: str, device: str, text: str, beam: int) -> analysis.Transl
         loaded.device,
         name=loaded.label,
         training_range=loaded.card.get("recipe", {}).get("max_pieces"),
+        length_penalty=length_penalty,
     )
 
 
