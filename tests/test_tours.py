@@ -510,6 +510,15 @@ def test_every_tour_uses_its_pages_widget_prefix() -> None:
         assert f'P = "{tour.prefix}"' in source, f"{page}: prefix {tour.prefix!r} is not the page's"
 
 
+def test_every_step_sets_only_parameters_its_page_reads() -> None:
+    """A misspelt link parameter would be ignored silently and the step would show defaults."""
+    for page, tour in TOURS.items():
+        source = (PAGES / page).read_text(encoding="utf-8")
+        for step in tour.steps:
+            for key in step.params:
+                assert f'"{key}"' in source, f"{page} ({step.title}): {key!r} is not read there"
+
+
 def test_step_checks_name_real_steps() -> None:
     for page, number in STEP_CHECKS:
         assert page in TOURS and 1 <= number <= len(TOURS[page].steps), (page, number)
