@@ -59,6 +59,9 @@ def test_learning_curves_show_the_three_cells_from_their_cards():
     assert len(tables[0]) == 3 and tables[0]["parameters"].between(19_000, 21_000).all()
     shown = messages(at)
     assert "8.54" in shown and "Table 2" in shown
+    history = read_card("chorales-gru")["history"]
+    pace = history[-1]["cpu_s"] / history[-1]["epoch"]
+    assert "CPU seconds per epoch of training: tanh RNN" in shown and f"GRU {pace:.3g}" in shown
     scores = {c: read_card(f"chorales-{c}")["metrics"]["test_nll"] for c in ("tanh", "gru", "lstm")}
     gated_wins = [scores[c] < scores["tanh"] for c in ("gru", "lstm")]
     if all(gated_wins):
