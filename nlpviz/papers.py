@@ -31,7 +31,7 @@ PAPERS: tuple[Paper, ...] = (
         "Chung, Gulcehre, Cho, Bengio",
         2014,
         "GRU and LSTM gates decide, step by step, what to keep and what to forget.",
-        (),
+        (("pages/11_Gated_RNN.py", "Gates over time: GRU vs LSTM"),),
     ),
     Paper(
         "mahovy",

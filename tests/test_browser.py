@@ -315,6 +315,10 @@ ENCODER_PAGES = {  # deep link -> the screenshot's name
     "/DeBERTa?text=The%20old%20man%20the%20boat.&layer=2&head=2": "deberta",
     "/DeBERTaV3?text=The%20chef%20cooked%20a%20delicious%20meal%20for%20us.": "debertav3",
     "/LoRA?rank=2&layer=6&matrix=value": "lora",
+    "/Gated_RNN?view=text&cell=gru&gate=update&order=change&unit=7"
+    "&text=The%20minister%20said%20%3Cb%3Eyes%3C%2Fb%3E.": "gated_rnn_text",
+    "/Gated_RNN?view=music&cell=lstm": "gated_rnn_music",
+    "/Gated_RNN": "gated_rnn_curves",
     "/Attribution?models=kim-cnn-multichannel-mr,han-news&methods=ig,ixg"
     "&text=A%20gorgeous%20%3Cb%3Ewitty%3C%2Fb%3E%20movie.": "attribution",
 }

@@ -55,6 +55,18 @@ CASES: dict[str, tuple[str, dict[str, str], dict[str, str | None]]] = {
         {"n": "64", "d": "32", "pos": "5", "k": "3", "text": "a b c d"},
         {},
     ),
+    "11_Gated_RNN.py": (
+        "grnn",
+        {
+            "view": "text",
+            "cell": "gru",
+            "gate": "update",
+            "order": "change",
+            "unit": "7",
+            "text": "The minister said yes.",
+        },
+        {"cell": "grnn_tcell", "gate": "grnn_gate_gru"},
+    ),
     "12_Attribution.py": (
         "attr",
         {

@@ -107,6 +107,8 @@ TRAINABLES: dict[str, Trainable] = {
     "lora-sweep": _lora(quick=False),
     "lora-sweep-quick": _lora(quick=True),
 }
+
+
 # Families in their own modules add their checkpoints here (each module keeps its own recipes).
 # --- translation checkpoints ---
 def _translation(model: str) -> Trainable:
@@ -126,6 +128,8 @@ def _translation(model: str) -> Trainable:
 
 for _model in ("lstm", "lstm-reversed", "lstm-attention", "transformer"):
     TRAINABLES[f"translate-{_model}"] = _translation(_model)
+
+
 # --- gated RNN checkpoints ---
 def _gated_rnn(name: str, device: torch.device, seed: int, command: str) -> dict:
     from nlpviz.train.gated_rnn import train_by_name
@@ -184,6 +188,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _score(metrics: dict) -> str:
+    """A card's held-out score in the unit its task uses."""
+    if "test_f1" in metrics:
+        return f"F1 {metrics['test_f1']:.1%}"
+    if "mlm_accuracy" in metrics:
+        score = f"MLM {metrics['mlm_accuracy']:.1f}%"
+        if "rtd_auc" in metrics:
+            score += f", RTD AUC {metrics['rtd_auc']:.3f}"
+        return score + f"; MR probe {metrics['probe_mr_accuracy']:.1f}%"
+    if "test_bleu" in metrics:
+        return f"BLEU {metrics['test_bleu']:.1f}, perplexity {metrics['test_perplexity']:.1f}"
+    if "test_nll" in metrics:
+        return f"NLL {metrics['test_nll']:.2f} nats/frame"
+    if "test_bpc" in metrics:
+        return f"{metrics['test_bpc']:.3f} bits/char"
+    if "test_accuracy" in metrics:
+        return f"{metrics['test_accuracy']:.1%}"
+    return "—"
+
+
+def _quoted(paper: dict, metrics: dict) -> str:
+    """The paper's figure as the card quotes it: percentages for accuracy-like metrics only."""
+    value = paper.get("value")
+    if value is None:
+        return "—"
+    metric = str(paper.get("metric", ""))
+    if "accuracy" in metric.lower() or "f1" in metric.lower():
+        # fractions for the classifiers and taggers, percentages for the encoders' papers
+        quoted = f"{(value / 100 if value > 1 else value):.1%} ({paper['source']})"
+        return f"{metric}: {quoted}" if "mlm_accuracy" in metrics else quoted
+    return f"{metric}: {value:g} ({paper['source']})"
+
+
 def _markdown_table() -> int:
     print("| checkpoint | command | wall time | device | held-out score | paper |")
     print("|---|---|---|---|---|---|")
@@ -194,25 +231,9 @@ def _markdown_table() -> int:
             print(f"| {name} | `{TRAINABLES[name].description}` | not trained | | | |")
             continue
         run, paper, metrics = card["run"], card["paper_figure"], card["metrics"]
-        quoted = "—"
-        if paper.get("value") is not None:
-            # fractions for the classifiers and taggers, percentages for the encoders' papers
-            value = paper["value"] / 100 if paper["value"] > 1 else paper["value"]
-            quoted = f"{value:.1%} ({paper['source']})"
-            if "mlm_accuracy" in metrics:  # a downstream figure: say which
-                quoted = f"{paper['metric']}: {quoted}"
-        if "test_f1" in metrics:
-            score = f"F1 {metrics['test_f1']:.1%}"
-        elif "mlm_accuracy" in metrics:
-            score = f"MLM {metrics['mlm_accuracy']:.1f}%"
-            if "rtd_auc" in metrics:
-                score += f", RTD AUC {metrics['rtd_auc']:.3f}"
-            score += f"; MR probe {metrics['probe_mr_accuracy']:.1f}%"
-        else:
-            score = f"{metrics['test_accuracy']:.1%}"
         print(
             f"| {name} | `{run['command']}` | {run['wall_time_s']:.0f} s | {run['device']} | "
-            f"{score} | {quoted} |"
+            f"{_score(metrics)} | {_quoted(paper, metrics)} |"
         )
     return 0
 
@@ -223,9 +244,7 @@ def _list(markdown: bool = False) -> int:
     for name, trainable in TRAINABLES.items():
         try:
             card = read_card(name)
-            metrics = card.get("metrics", {})
-            metric = metrics.get("test_accuracy", metrics.get("test_f1"))
-            state = f"trained, test score {metric:.3f}" if metric is not None else "trained"
+            state = f"trained, {_score(card.get('metrics', {}))}"
         except CheckpointError:
             state = "not trained"
         print(f"{name:28s} {trainable.description:45s} {state}")
