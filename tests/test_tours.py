@@ -427,6 +427,18 @@ def _grnn_step_4(at: AppTest) -> None:
     assert (lstm > 0.5).mean() > 0.9
 
 
+def _grnn_step_5(at: AppTest) -> None:
+    trace = _figure(at, "unit 3 of the forget gate f, drawn over the text")["data"][0]
+    chars = np.array([c for row in trace["text"] for c in row])
+    gate = _array(trace["z"]).reshape(-1)[: len(chars)]
+    read = chars != ""  # the last row is padded
+    space, closed = (chars == "␣") & read, (gate < 0.1) & read
+    assert space.sum() == 26 and (closed & space).sum() == 23
+    assert gate[read & ~space].mean() > 0.7
+    others = chars[closed & ~space]
+    assert (np.isin(others, ["t", "T"])).sum() >= 12 and (~np.isin(others, ["t", "T"])).sum() <= 4
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -462,6 +474,7 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("11_Gated_RNN.py", 1): _grnn_step_1,
     ("11_Gated_RNN.py", 3): _grnn_step_3,
     ("11_Gated_RNN.py", 4): _grnn_step_4,
+    ("11_Gated_RNN.py", 5): _grnn_step_5,
     ("12_Attribution.py", 1): _attribution_step_1,
     ("12_Attribution.py", 2): _attribution_step_2,
     ("12_Attribution.py", 3): _attribution_step_3,
