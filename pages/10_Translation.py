@@ -285,7 +285,8 @@ if view == "translate":
             f"thread, with {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} million parameters "
             "each. Only the direction of each claim can be compared, not the numbers. Time on "
             "one CPU thread does not show the Transformer's real advantage, which is "
-            "parallelism over positions on a GPU."
+            "parallelism over positions on a GPU. The wall times were measured on a shared "
+            "two-core machine while other jobs ran, so they are only indicative."
         )
     first = next(iter(cards.values()))
     figure_with_data(

@@ -190,6 +190,7 @@ def test_beam_size_is_bounded():
     assert result.beam_size == 1
 
 
+@torch.no_grad()
 def test_causal_mask_gives_zero_attention_to_the_future():
     model = transformer()
     src = torch.tensor([[5, 6, 7, 8]])
