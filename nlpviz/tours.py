@@ -728,3 +728,74 @@ add_tour(
         ),
     )
 )
+
+_OLD_MAN = "She gave the old man a book about the war."
+add_tour(
+    Tour(
+        page="10_Translation.py",
+        prefix="tr",
+        title="Four translators, a beam, and where attention looks",
+        steps=(
+            TourStep(
+                "Four translators, one sentence",
+                "Four miniatures trained on the same 21,735 English→Spanish pairs, whose "
+                "Spanish comes from the rule-based translator apertium. For *I love this "
+                "movie.* the Transformer and the LSTM with attention both write *Quiero esta "
+                "película.*, the plain LSTM *Nadie es.* (nobody is). On the held-out pairs the "
+                "Transformer agrees with apertium far better (BLEU 26.8) than the LSTM with "
+                "attention (10.2) or without (2.4).",
+                {"view": "translate", "text": "I love this movie.", "beam": "4"},
+                ("**The Transformer beats recurrent models**: ✅ reproduced",),
+            ),
+            TourStep(
+                "Beam search finds a better translation",
+                "The Transformer's search tree for a longer sentence. Greedy decoding commits "
+                "to *Decó* and ends with a score of −13.6; a beam of 4 keeps other branches "
+                "alive and returns *No dio el hombre viejo un libro sobre la guerra.* (−6.5). "
+                "Better, not perfect: *She* became *No*.",
+                {"view": "beam", "model": "translate-transformer", "text": _OLD_MAN, "beam": "4"},
+                ("Beam 4 -6.467", "Greedy (beam 1) -13.567"),
+            ),
+            TourStep(
+                "Where attention looks",
+                "Cross-attention of the Transformer, layer 2, head 2: each Spanish piece "
+                "looks at its English word, *hombre* at *man* and *viejo* at *old*, so the "
+                "line bends where Spanish puts the adjective after the noun. The LSTM with "
+                "attention (above) also finds *man* for *hombre*, but writes *más temprano* "
+                "(earlier) for *old* while still looking at *man*.",
+                {
+                    "view": "attention",
+                    "kind": "cross",
+                    "layer": "2",
+                    "head": "2",
+                    "text": _OLD_MAN,
+                    "beam": "4",
+                },
+                ("Translation: No dio el hombre viejo un libro sobre la guerra.",),
+            ),
+            TourStep(
+                "The papers' other claims",
+                "Read **Do our miniatures reproduce the papers' claims?** Reversing the source "
+                "lowers the LSTM's perplexity (80.9 to 71.7) as Sutskever et al. found, but "
+                "not its BLEU. And on one CPU thread a Transformer update costs more than an "
+                "LSTM's, so it is not the faster one to train here; its advantage is "
+                "parallel hardware.",
+                {"view": "translate", "text": "I love this movie.", "beam": "4"},
+                (
+                    "**Reversing the source helps the LSTM a lot**: ❌ not reproduced",
+                    "**The Transformer trains faster**: ❌ not reproduced",
+                ),
+            ),
+            TourStep(
+                "Where sentences land",
+                "The LSTM's sentence vectors (the paper's Figure 2). In the table of cosine "
+                "distances, *John admires Mary* is closest to *John is admired by Mary* "
+                "(0.030), which means the opposite, and *Mary is admired by John* is closest "
+                "to *Mary admires John*: our LSTM groups sentences by the name they start "
+                "with, not by who does what.",
+                {"view": "space"},
+                ("Cosine distances in the full space (LSTM):",),
+            ),
+        ),
+    )
+)

@@ -439,6 +439,50 @@ def _grnn_step_5(at: AppTest) -> None:
     assert (np.isin(others, ["t", "T"])).sum() >= 12 and (~np.isin(others, ["t", "T"])).sum() <= 4
 
 
+def _translation_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "translation" in d.value.columns).set_index(
+        "model"
+    )
+
+
+def _tr_step_1(at: AppTest) -> None:
+    table = _translation_table(at)["translation"]
+    assert table["Transformer"] == table["LSTM + attention"] == "Quiero esta película."
+    assert table["LSTM"] == "Nadie es."
+    bleu = next(d.value for d in at.dataframe if "test BLEU (beam)" in d.value.columns)
+    bleu = bleu.set_index("model")["test BLEU (beam)"].round(1)
+    assert (bleu["Transformer"], bleu["LSTM + attention"], bleu["LSTM"]) == (26.8, 10.2, 2.4)
+
+
+def _tr_step_2(at: AppTest) -> None:
+    shown = messages(at)
+    assert "No dio el hombre viejo un libro sobre la guerra." in shown
+    assert "Decó la chica viejo un libro sobre la guerra." in shown
+
+
+def _alignment(at: AppTest, title: str) -> dict[str, str]:
+    """Each target piece -> the source word it attends to most (positions and ▁ dropped)."""
+    trace = _figure(at, title)["data"][0]
+    source = [str(x).split("·", 1)[1].lstrip("▁") for x in trace["x"]]
+    target = [str(y).split("·", 1)[1].lstrip("▁") for y in trace["y"]]
+    z = _array(trace["z"]).reshape(len(target), len(source))
+    return {t: source[int(np.argmax(row))] for t, row in zip(target, z, strict=True)}
+
+
+def _tr_step_3(at: AppTest) -> None:
+    transformer = _alignment(at, "Transformer cross attention, layer 2, head 2")
+    assert transformer["hombre"] == "man" and transformer["viejo"] == "old"
+    lstm = _alignment(at, "LSTM attention alignment")
+    assert lstm["hombre"] == lstm["más"] == lstm["temprano"] == "man"
+
+
+def _tr_step_5(at: AppTest) -> None:
+    distances = next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["1", "2"])
+    d = distances.to_numpy(dtype=float)
+    assert round(d[0, 3], 3) == 0.030 and d[0, 3] < d[0, 1]  # John admires Mary
+    assert d[1, 2] == min(d[1, j] for j in range(len(d)) if j != 1)  # Mary is admired by John
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -471,6 +515,10 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("9_LoRA.py", 1): _lora_step_1,
     ("9_LoRA.py", 2): _lora_step_2,
     ("9_LoRA.py", 4): _lora_step_4,
+    ("10_Translation.py", 1): _tr_step_1,
+    ("10_Translation.py", 2): _tr_step_2,
+    ("10_Translation.py", 3): _tr_step_3,
+    ("10_Translation.py", 5): _tr_step_5,
     ("11_Gated_RNN.py", 1): _grnn_step_1,
     ("11_Gated_RNN.py", 3): _grnn_step_3,
     ("11_Gated_RNN.py", 4): _grnn_step_4,
