@@ -600,3 +600,26 @@ def test_next_step_sets_the_pages_inputs() -> None:
         assert at.session_state[f"{tour.prefix}_{key}"] == value
     at.sidebar.selectbox(key=f"global_tour_{tour.prefix}").set_value(0).run()
     assert "step 2 of" not in _shown(at)
+
+
+@pytest.mark.parametrize("page", list(TOURS))
+def test_a_tour_can_be_walked_with_its_next_button(
+    page: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The student's path: open step 1, then press Next; each step shows what it says."""
+    monkeypatch.setenv("NLPVIZ_ATTRIBUTION_AUTORUN_S", "600")
+    tour = TOURS[page]
+    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
+    at.query_params["tour"] = "1"
+    for key, value in tour.steps[0].params.items():
+        at.query_params[key] = value
+    at.run()
+    for number, step in enumerate(tour.steps[1:], start=2):
+        at.button(key="global_tour_next").click().run()
+        assert not at.exception, (number, at.exception)
+        shown = _shown(at)
+        assert f"step {number} of {len(tour.steps)}" in shown
+        for phrase in step.expect:
+            assert phrase in shown.replace(step.say, ""), f"{page} step {number}: {phrase!r}"
+    at.button(key="global_tour_end").click().run()
+    assert not at.exception and "Tour, step" not in _shown(at)
