@@ -47,7 +47,7 @@ PAPERS: tuple[Paper, ...] = (
         "Sutskever, Vinyals, Le",
         2014,
         "An encoder LSTM reads the reversed source; a decoder LSTM writes the translation.",
-        (),
+        (("pages/10_Translation.py", "Beam search, sentence space, reversed source"),),
     ),
     Paper(
         "han",
@@ -65,6 +65,7 @@ PAPERS: tuple[Paper, ...] = (
         "Self-attention heads replace recurrence; every token looks at every other.",
         (
             ("pages/4_Attention.py", "Attention explorer"),
+            ("pages/10_Translation.py", "Encoder-decoder translation, cross-attention"),
             ("pages/8_Positional_Encoding.py", "Positional encodings"),
         ),
     ),

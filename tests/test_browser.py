@@ -315,6 +315,14 @@ ENCODER_PAGES = {  # deep link -> the screenshot's name
     "/DeBERTa?text=The%20old%20man%20the%20boat.&layer=2&head=2": "deberta",
     "/DeBERTaV3?text=The%20chef%20cooked%20a%20delicious%20meal%20for%20us.": "debertav3",
     "/LoRA?rank=2&layer=6&matrix=value": "lora",
+    "/Translation?text=The%20film%20is%20funny%2C%20warm%20and%20beautifully%20acted.&beam=4": (
+        "translation"
+    ),
+    "/Translation?view=beam&model=translate-transformer&beam=5&alpha=0.6"
+    "&text=She%20gave%20the%20old%20man%20a%20book%20about%20the%20war.": "translation_beam",
+    "/Translation?view=space": "translation_space",
+    "/Translation?view=attention&kind=cross&layer=2&head=3"
+    "&text=%3Cb%3EThe%20president%3C%2Fb%3E%20met%20the%20minister.": "translation_attention",
     "/Gated_RNN?view=text&cell=gru&gate=update&order=change&unit=7"
     "&text=The%20minister%20said%20%3Cb%3Eyes%3C%2Fb%3E.": "gated_rnn_text",
     "/Gated_RNN?view=music&cell=lstm": "gated_rnn_music",

@@ -55,6 +55,17 @@ CASES: dict[str, tuple[str, dict[str, str], dict[str, str | None]]] = {
         {"n": "64", "d": "32", "pos": "5", "k": "3", "text": "a b c d"},
         {},
     ),
+    "10_Translation.py": (
+        "tr",
+        {
+            "view": "beam",
+            "model": "translate-lstm-attention",
+            "beam": "3",
+            "alpha": "0.6",
+            "text": "She gave the old man a book.",
+        },
+        {},
+    ),
     "11_Gated_RNN.py": (
         "grnn",
         {
