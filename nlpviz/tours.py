@@ -285,8 +285,8 @@ add_tour(
                 "on the previous token.",
                 {
                     "model": "BERT (nlpviz miniature)",
-                    "layer": "1",
-                    "head": "4",
+                    "layer": "2",
+                    "head": "3",
                     "text": _ANIMAL,
                 },
                 ("previous 7%",),

@@ -483,6 +483,26 @@ def _tr_step_5(at: AppTest) -> None:
     assert d[1, 2] == min(d[1, j] for j in range(len(d)) if j != 1)  # Mary is admired by John
 
 
+def _metric(at: AppTest, label: str) -> str:
+    return next(str(m.value) for m in at.metric if m.label == label)
+
+
+def _attention_step_4(at: AppTest) -> None:
+    at.number_input(key="attn_head").set_value(4).run()  # "head 4 of the same layer looks back"
+    assert _metric(at, "previous") == "81%"
+
+
+def _attention_step_5_previous(at: AppTest) -> None:
+    _attention_step_5(at)
+    at.selectbox(key="attn_metric").set_value("previous").run()
+    previous = _array(_figure(at, "Per head: previous")["data"][0]["z"]).reshape(4, 4)
+    assert previous.max() < 0.08 and previous[1, 2] == previous.max()  # layer 2, head 3
+
+
+def _lora_step_3(at: AppTest) -> None:
+    assert _metric(at, "phi(1, 1): the two top directions") == "0.12"
+
+
 STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("2_HAN.py", 1): _han_step_1,
     ("2_HAN.py", 2): _han_step_2,
@@ -495,7 +515,8 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("3_Tagger.py", 4): _tagger_step_4,
     ("4_Attention.py", 2): _attention_step_2,
     ("4_Attention.py", 3): _attention_step_3,
-    ("4_Attention.py", 5): _attention_step_5,
+    ("4_Attention.py", 4): _attention_step_4,
+    ("4_Attention.py", 5): _attention_step_5_previous,
     ("5_Masked_LM.py", 1): _mlm_step_1,
     ("5_Masked_LM.py", 2): _mlm_step_2,
     ("5_Masked_LM.py", 5): _mlm_step_5,
@@ -514,6 +535,7 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("8_Positional_Encoding.py", 5): _pe_step_5,
     ("9_LoRA.py", 1): _lora_step_1,
     ("9_LoRA.py", 2): _lora_step_2,
+    ("9_LoRA.py", 3): _lora_step_3,
     ("9_LoRA.py", 4): _lora_step_4,
     ("10_Translation.py", 1): _tr_step_1,
     ("10_Translation.py", 2): _tr_step_2,
