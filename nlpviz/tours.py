@@ -238,7 +238,8 @@ add_tour(
             TourStep(
                 "*it* finds the animal",
                 "Layer 4, head 2. Read the row of *10·it*: 0.68 of its attention goes to "
-                "*animal*, most of the rest to [CLS]. (Layer 6, head 12 does the same, 0.67.) "
+                "*animal*, the next largest share (0.10) to [CLS]. (Layer 6, head 12 does the "
+                "same, 0.67.) "
                 "More than half of this head's attention goes to [CLS] and [SEP].",
                 {
                     "model": "all-MiniLM-L6-v2 (pretrained)",

@@ -104,6 +104,8 @@ def _han_step_4(at: AppTest) -> None:
 
 
 def _tagger_step_1(at: AppTest) -> None:
+    changed = next(str(m.value) for m in at.markdown if "The CRF changed these tags" in m.value)
+    assert changed.split("Viterbi):", 1)[1].count(" → ") == 5  # five tags changed
     tags = _tagger_table(at)["BLSTM-CNN-CRF"].tolist()
     assert tags[3:5] == ["B-geo-loc", "I-geo-loc"]
     assert tags[9:11] == ["B-person", "I-person"]
@@ -133,6 +135,7 @@ def _tagger_step_4(at: AppTest) -> None:
 def _attention_step_2(at: AppTest) -> None:
     row = _attention_row(at, 4, 2, "it")
     assert max(row, key=row.get) == "animal" and 0.6 < row["animal"] < 0.75
+    assert sorted(row, key=row.get)[-2] == "[CLS]" and round(row["[CLS]"], 2) == 0.10
     at.number_input(key="attn_layer").set_value(6)
     at.number_input(key="attn_head").set_value(12).run()
     row = _attention_row(at, 6, 12, "it")  # the step's "layer 6, head 12 does the same"
@@ -257,6 +260,8 @@ def _v3_step_2(at: AppTest) -> None:
 
 def _v3_step_5(at: AppTest) -> None:
     shown = messages(at)
+    assert _metric(at, "RTD accuracy (held out)") == "87.4%"
+    assert _metric(at, "share of tokens replaced") == "13.2%"
     assert "has length 0.607" in shown and "correction $E_\\Delta$ 0.252" in shown
 
 
@@ -476,6 +481,10 @@ def _tr_step_3(at: AppTest) -> None:
     assert lstm["hombre"] == lstm["más"] == lstm["temprano"] == "man"
 
 
+def _tr_step_4(at: AppTest) -> None:
+    assert "perplexity 80\\.93 \\-\\> 71\\.69" in messages(at)
+
+
 def _tr_step_5(at: AppTest) -> None:
     distances = next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["1", "2"])
     d = distances.to_numpy(dtype=float)
@@ -497,6 +506,10 @@ def _attention_step_5_previous(at: AppTest) -> None:
     at.selectbox(key="attn_metric").set_value("previous").run()
     previous = _array(_figure(at, "Per head: previous")["data"][0]["z"]).reshape(4, 4)
     assert previous.max() < 0.08 and previous[1, 2] == previous.max()  # layer 2, head 3
+
+
+def _lora_step_5(at: AppTest) -> None:
+    assert _metric(at, "P(fresh) with the adapter") == "38.5%"
 
 
 def _lora_step_3(at: AppTest) -> None:
@@ -537,9 +550,11 @@ STEP_CHECKS: dict[tuple[str, int], Callable[[AppTest], None]] = {
     ("9_LoRA.py", 2): _lora_step_2,
     ("9_LoRA.py", 3): _lora_step_3,
     ("9_LoRA.py", 4): _lora_step_4,
+    ("9_LoRA.py", 5): _lora_step_5,
     ("10_Translation.py", 1): _tr_step_1,
     ("10_Translation.py", 2): _tr_step_2,
     ("10_Translation.py", 3): _tr_step_3,
+    ("10_Translation.py", 4): _tr_step_4,
     ("10_Translation.py", 5): _tr_step_5,
     ("11_Gated_RNN.py", 1): _grnn_step_1,
     ("11_Gated_RNN.py", 3): _grnn_step_3,
