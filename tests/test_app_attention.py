@@ -60,8 +60,13 @@ def test_default_view_draws_grid_head_and_summaries():
     at = run_page(SHORT)
     specs = plotly_specs(at)
     grid = specs["Every head, every layer"]
-    assert len(grid["data"]) == 6 * 12  # one thumbnail per head
-    assert "layer 6, head 12" in grid["data"][-1]["hovertemplate"]
+    assert len(grid["data"]) == 1  # every head tiled into one heatmap
+    tiles = decode(grid["data"][0]["z"])
+    rows, columns = grid["data"][0]["y"], grid["data"][0]["x"]
+    assert tiles.shape == (len(rows), len(columns))
+    assert rows[-1].startswith("layer 6,") and columns[-1].startswith("head 12,")
+    shown = tiles[~np.isnan(tiles)]
+    assert shown.size and 0.0 <= shown.min() and shown.max() <= 1.0  # gaps are empty (NaN)
     title, head = large_head(at)
     assert title == "Layer 1, head 1"
     z = decode(head["data"][0]["z"])

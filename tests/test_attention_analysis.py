@@ -177,7 +177,16 @@ def test_figures_carry_the_numbers_compactly():
     assert large.layout.title.text == "Layer 3, head 5"
     spec = json.loads(large.to_json())["data"][0]["z"]
     assert spec["dtype"] == "f4"  # binary typed array, not JSON text
-    assert len(thumbnails.data) == 72 and "layer 3, head 5" in thumbnails.data[28].hovertemplate
+    assert len(thumbnails.data) == 1  # all 72 heads tiled into one trace
+    tiles, cells = np.asarray(thumbnails.data[0].z), grid.shape[-1]
+    step = cells + figures.GAP
+    np.testing.assert_array_equal(tiles[2 * step : 2 * step + cells, 4 * step : 4 * step + cells],
+                                  grid[2, 4])  # fmt: skip
+    assert thumbnails.data[0].y[2 * step] == "layer 3, query cell 1"
+    assert thumbnails.data[0].x[4 * step + cells - 1] == f"head 5, key cell {cells}"
+    assert np.isnan(tiles[cells:step, :]).all()  # the gap under layer 1
+    box = thumbnails.layout.shapes[0]
+    assert (box.x0, box.x1) == (4 * step - 1.0, 4 * step + cells)  # around head 5's cells
     assert figure_json_bytes(thumbnails) + figure_json_bytes(large) < 2_000_000
     summaries = summarise_heads(a, special)
     heat = figures.summary_heatmap(summaries.entropy, "entropy", (2, 4), n)
