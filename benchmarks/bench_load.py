@@ -75,7 +75,9 @@ async def run_stage(server, n: int, first_id: int, timeout: float) -> tuple[list
             all_finished.set()
 
     task = asyncio.create_task(
-        visit_many(server.host, server.port, visits, timeout, hold=hold, on_finished=count)
+        visit_many(
+            server.host, server.port, visits, timeout, hold=hold, on_finished=count, light=True
+        )
     )
     try:
         await asyncio.wait_for(all_finished.wait(), timeout=timeout + 30)

@@ -47,7 +47,7 @@ class PageVisit:
         return self.finished and not self.exceptions and self.error is None
 
 
-def _elements(message: ForwardMsg, visit: PageVisit) -> None:
+def _elements(message: ForwardMsg, visit: PageVisit, light: bool = False) -> None:
     delta = message.delta
     if delta.WhichOneof("type") != "new_element":
         return
@@ -55,6 +55,9 @@ def _elements(message: ForwardMsg, visit: PageVisit) -> None:
     kind = element.WhichOneof("type")
     if kind == "exception":
         visit.exceptions.append(f"{element.exception.type}: {element.exception.message}")
+    elif light:
+        if kind == "plotly_chart":
+            visit.plotly_specs.append({})  # counted, not parsed
     elif kind == "markdown":
         visit.markdown.append(element.markdown.body)
     elif kind == "plotly_chart":
@@ -73,13 +76,15 @@ async def visit_page(
     headers: dict[str, str] | None = None,
     hold: asyncio.Event | None = None,
     on_finished: Callable[[PageVisit], None] | None = None,
+    light: bool = False,
 ) -> PageVisit:
     """Open ``page`` ("" for the landing page) with ``?query`` in a new session and wait.
 
     ``timeout`` bounds the whole visit; a visit that runs out reports ``error`` instead of
     raising, so a load test counts it and goes on. With ``hold``, the session stays connected
     (as an open browser tab does) until the event is set; ``on_finished`` is called once, when
-    the run has finished or failed, before that wait.
+    the run has finished or failed, before that wait. ``light`` keeps only exceptions and a
+    count of figures (a load test's client must not eat the CPU the server is measured on).
     """
     query = dict(query or {})
     visit = PageVisit(page=page, query=query)
@@ -105,7 +110,7 @@ async def visit_page(
                     message.ParseFromString(raw)
                     kind = message.WhichOneof("type")
                     if kind == "delta":
-                        _elements(message, visit)
+                        _elements(message, visit, light)
                     elif kind == "page_info_changed":
                         visit.final_query = message.page_info_changed.query_string
                     elif kind == "page_not_found":
@@ -147,12 +152,15 @@ async def visit_many(
     timeout: float = 120.0,
     hold: asyncio.Event | None = None,
     on_finished: Callable[[PageVisit], None] | None = None,
+    light: bool = False,
 ) -> list[PageVisit]:
     """All visits at once, each in its own session (concurrent websockets)."""
     return list(
         await asyncio.gather(
             *(
-                visit_page(host, port, p, q, timeout, hold=hold, on_finished=on_finished)
+                visit_page(
+                    host, port, p, q, timeout, hold=hold, on_finished=on_finished, light=light
+                )
                 for p, q in visits
             )
         )
