@@ -9,6 +9,7 @@ from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.sources import MissingTrainingData
 from nlpviz.train.lora import DEFAULT_RANKS
 from nlpviz.ui import lora as lo
+from nlpviz.ui.script_slots import slot_released
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.widgets import (
     figure_with_data,
@@ -584,55 +585,58 @@ with tabs[3]:
             if busy is not None:
                 st.warning(busy.message(), icon="⏳")
             else:
-                try:
-                    recipe = lo.live_recipe(
-                        tuple(live_ranks), train_size, epochs, tuple(range(1, n_seeds + 1)),
-                        include_full, include_probe, limits,
-                    )  # fmt: skip
-                    st.session_state[state_key] = "running"
-                    st.button("Stop (finished runs are kept)", key=f"{P}_live_stop")
-                    with st.spinner("Timing a few training steps for an honest estimate…"):
-                        prepared = lo.prepare_live_sweep(
-                            recipe, device, lo.live_folder(create=True)
+                # minutes of training: the page-run slot goes to other visitors meanwhile
+                with slot_released():
+                    try:
+                        recipe = lo.live_recipe(
+                            tuple(live_ranks), train_size, epochs, tuple(range(1, n_seeds + 1)),
+                            include_full, include_probe, limits,
+                        )  # fmt: skip
+                        st.session_state[state_key] = "running"
+                        st.button("Stop (finished runs are kept)", key=f"{P}_live_stop")
+                        with st.spinner("Timing a few training steps for an honest estimate…"):
+                            prepared = lo.prepare_live_sweep(
+                                recipe, device, lo.live_folder(create=True)
+                            )
+                        total = prepared.estimate["total_s"]
+                        timed = len(prepared.estimate.get("train_step_s", {}))
+                        n_runs = len(prepared.estimate["per_run_s"])
+                        on = prepared.estimate.get("device", device)
+                        st.info(
+                            f"Estimated from {timed} timed configuration"
+                            f"{'s' if timed != 1 else ''} on {on}: about **{total:.0f} s** "
+                            f"for {n_runs} run{'s' if n_runs != 1 else ''} (the bar below "
+                            "corrects it as the runs go).",
+                            icon="⏱️",
                         )
-                    total = prepared.estimate["total_s"]
-                    timed = len(prepared.estimate.get("train_step_s", {}))
-                    n_runs = len(prepared.estimate["per_run_s"])
-                    st.info(
-                        f"Estimated from {timed} timed configuration{'s' if timed != 1 else ''} "
-                        f"on {prepared.estimate.get('device', device)}: about **{total:.0f} s** "
-                        f"for {n_runs} run{'s' if n_runs != 1 else ''} (the bar below corrects "
-                        "it as the runs go).",
-                        icon="⏱️",
-                    )
-                    current = st.empty()
-                    shown_run: list[str] = []
-                    with progress_bar("Training…") as progress:
+                        current = st.empty()
+                        shown_run: list[str] = []
+                        with progress_bar("Training…") as progress:
 
-                        def report(fraction: float, name: str) -> None:
-                            if shown_run != [name]:
-                                shown_run[:] = [name]
-                                current.caption(f"Training {name}…")
-                            progress(fraction)
+                            def report(fraction: float, name: str) -> None:
+                                if shown_run != [name]:
+                                    shown_run[:] = [name]
+                                    current.caption(f"Training {name}…")
+                                progress(fraction)
 
-                        lo.run_live_sweep(prepared, report)
-                    current.empty()
-                    st.session_state[state_key] = "finished"
-                except MissingTrainingData as error:
-                    st.session_state[state_key] = None
-                    st.error(escape_markdown(str(error)), icon="🚫")
-                except ValueError as error:
-                    st.session_state[state_key] = None
-                    st.error(escape_markdown(str(error)), icon="🚫")
-                except Exception as error:  # noqa: BLE001 - the page stays usable, runs are kept
-                    st.session_state[state_key] = None
-                    st.error(
-                        f"The sweep failed ({escape_markdown(type(error).__name__)}: "
-                        f"{escape_markdown(str(error))}); finished runs are kept.",
-                        icon="🚫",
-                    )
-                finally:
-                    lo.release_live_sweep(owner)
+                            lo.run_live_sweep(prepared, report)
+                        current.empty()
+                        st.session_state[state_key] = "finished"
+                    except MissingTrainingData as error:
+                        st.session_state[state_key] = None
+                        st.error(escape_markdown(str(error)), icon="🚫")
+                    except ValueError as error:
+                        st.session_state[state_key] = None
+                        st.error(escape_markdown(str(error)), icon="🚫")
+                    except Exception as error:  # noqa: BLE001 - the page stays usable, runs are kept
+                        st.session_state[state_key] = None
+                        st.error(
+                            f"The sweep failed ({escape_markdown(type(error).__name__)}: "
+                            f"{escape_markdown(str(error))}); finished runs are kept.",
+                            icon="🚫",
+                        )
+                    finally:
+                        lo.release_live_sweep(owner)
         status = st.session_state.get(state_key)
         folder = lo.live_folder()
         live = lo.load_live(folder) if folder is not None else None

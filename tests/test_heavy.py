@@ -99,3 +99,52 @@ def test_page_says_when_heavy_work_is_off(monkeypatch) -> None:
     assert not at.exception
     assert "ran: False, running now: None" in [m.value for m in at.markdown]
     assert any(heavy.DISABLE_ENV in i.value for i in at.info)
+
+
+def test_page_runs_take_turns_and_heavy_work_gives_its_turn_back() -> None:
+    """Page runs through a limited runner never overlap; a run inside ``slot_released`` lets
+    another in (the oracle: the most runs seen inside at once)."""
+    from nlpviz.ui import script_slots
+
+    inside, most, guard = [0], [0], threading.Lock()
+
+    class Runner:
+        def _run_script(self, rerun_data) -> None:
+            with guard:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.05)
+            if rerun_data == "heavy":
+                with script_slots.slot_released():
+                    time.sleep(0.3)  # a long job: others must run meanwhile
+            with guard:
+                inside[0] -= 1
+
+    script_slots.limit_runs(Runner, threading.BoundedSemaphore(1))
+    light = [threading.Thread(target=Runner()._run_script, args=("light",)) for _ in range(4)]
+    for thread in light:
+        thread.start()
+    for thread in light:
+        thread.join(5)
+    assert most[0] == 1  # four light runs, one at a time
+
+    most[0] = 0
+    heavy = threading.Thread(target=Runner()._run_script, args=("heavy",))
+    heavy.start()
+    time.sleep(0.1)  # the heavy run has given its slot back
+    started = time.perf_counter()
+    Runner()._run_script("light")
+    assert time.perf_counter() - started < 0.25  # it did not wait for the heavy job to end
+    heavy.join(5)
+    assert most[0] == 2
+
+
+def test_the_run_limit_is_a_server_setting(monkeypatch) -> None:
+    from nlpviz.ui import script_slots
+
+    monkeypatch.setenv(script_slots.ENV, "3")
+    assert script_slots._slot_count() == 3
+    monkeypatch.setenv(script_slots.ENV, "0")
+    assert script_slots.install() == 0  # no limit: nothing wrapped
+    monkeypatch.setenv(script_slots.ENV, "many")
+    assert script_slots._slot_count() == script_slots.DEFAULT_RUNS

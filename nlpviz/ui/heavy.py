@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from nlpviz.heavy import DISABLE_ENV, HEAVY_LINE, HeavyLine, heavy_work_disabled
+from nlpviz.ui.script_slots import slot_released
 
 POLL_SECONDS = 0.5
 
@@ -43,19 +44,21 @@ def heavy_turn(label: str, line: HeavyLine = HEAVY_LINE) -> Iterator[bool]:
         return
     ticket = line.join(session_owner(), label)
     status = st.empty()
-    try:
-        while not line.wait_turn(ticket, POLL_SECONDS):
-            ahead = line.position(ticket)
-            running = line.running()
-            if ahead is None or running is None:
-                break
-            status.info(
-                f"Waiting for the server: {ahead} heavy job(s) ahead of yours "
-                f"({running.label} by {running.owner} is running now). Yours, {label}, starts "
-                "by itself when its turn comes.",
-                icon="⏳",
-            )
-        status.empty()
-        yield True
-    finally:
-        line.leave(ticket)
+    # Waiting and running take seconds to minutes: the page-run slot goes to other visitors.
+    with slot_released():
+        try:
+            while not line.wait_turn(ticket, POLL_SECONDS):
+                ahead = line.position(ticket)
+                running = line.running()
+                if ahead is None or running is None:
+                    break
+                status.info(
+                    f"Waiting for the server: {ahead} heavy job(s) ahead of yours "
+                    f"({running.label} by {running.owner} is running now). Yours, {label}, "
+                    "starts by itself when its turn comes.",
+                    icon="⏳",
+                )
+            status.empty()
+            yield True
+        finally:
+            line.leave(ticket)

@@ -16,10 +16,12 @@ import torch
 from nlpviz.device import configure_serving_threads, cuda_available, describe_device, pick_device
 from nlpviz.papers import PAPERS
 from nlpviz.tours import Tour, tour_for
+from nlpviz.ui.script_slots import install as install_run_slots
 
-# Every page draws this sidebar, so the server takes its thread count here, whichever page a
-# visitor opens first (not only pages that load through nlpviz.ui.loaders).
+# Every page draws this sidebar, so the server takes its thread count and its limit on
+# concurrent page runs here, whichever page a visitor opens first.
 configure_serving_threads()
+install_run_slots()
 
 FORCE_CPU_KEY = "global_force_cpu"
 PRESENT_KEY = "global_present"
