@@ -278,11 +278,13 @@ if view == "translate":
             )
         data = next(iter(cards.values()))["data"]
         sizes = [card["parameters"] for card in cards.values()]
+        low, high = f"{min(sizes) / 1e6:.1f}", f"{max(sizes) / 1e6:.1f}"
+        size = low if low == high else f"{low}-{high}"
         st.caption(
             "The papers trained on WMT'14 (millions of human-translated pairs) for days on "
             f"GPUs; ours train on {data.get('train_pairs_used', 0):,} short apertium pairs "
             f"({escape_markdown(data.get('training_range', ''))}) for minutes on one shared CPU "
-            f"thread, with {min(sizes) / 1e6:.1f}-{max(sizes) / 1e6:.1f} million parameters "
+            f"thread, with {size} million parameters "
             "each. Only the direction of each claim can be compared, not the numbers. Time on "
             "one CPU thread does not show the Transformer's real advantage, which is "
             "parallelism over positions on a GPU. The wall times were measured on a shared "
