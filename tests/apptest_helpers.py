@@ -26,3 +26,24 @@ def messages(at: AppTest) -> str:
         for kind in ("error", "warning", "info", "caption", "markdown", "success")
         for e in getattr(at, kind)
     )
+
+
+def open_page(
+    page: str | Path,
+    query: dict[str, str] | None = None,
+    texts: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> AppTest:
+    """Run ``page`` as a link with ``query`` opens it, then type each ``{key: text}`` into its
+    text area and run again; any exception on the page fails the test."""
+    at = AppTest.from_file(str(page), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    for key, value in (texts or {}).items():
+        at.text_area(key=key).input(value)
+    if texts:
+        at.run()
+        assert not at.exception, at.exception
+    return at

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptest_helpers import messages, plotly_specs
+from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 pytest.importorskip(
@@ -23,16 +23,7 @@ SHORT = "The cat sat on the mat because it was tired."
 
 
 def run_page(text: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    if text is not None:
-        at.text_area(key="attn_text").input(text)
-        at.run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, query, {"attn_text": text} if text is not None else None, TIMEOUT)
 
 
 def decode(array: dict | list) -> np.ndarray:

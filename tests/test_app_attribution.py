@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from apptest_helpers import messages, plotly_specs
+from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 from nlpviz import attribution as lib
@@ -23,16 +23,7 @@ LIGHT = {"models": "kim-cnn-rand-mr", "methods": "saliency,ablation"}
 
 
 def run_page(text: str | None = None, **params: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    if text is not None:
-        at.text_area(key="attr_text").input(text)
-        at.run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, params, {"attr_text": text} if text is not None else None, TIMEOUT)
 
 
 def grid_traces(at: AppTest) -> list[dict]:

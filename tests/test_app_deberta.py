@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptest_helpers import messages, plotly_specs
+from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 from nlpviz.analysis.encoders import encode_text
@@ -22,7 +22,6 @@ TEXT = "The cat sat on the mat because it was tired."
 HTML_TEXT = "<script>alert(1)</script> The <b>vote</b> passed."
 
 
-
 def decode(array: dict | list) -> np.ndarray:
     """A plotly typed array ({dtype, bdata, shape}) or a plain list, as numpy."""
     if isinstance(array, list):
@@ -32,19 +31,9 @@ def decode(array: dict | list) -> np.ndarray:
     return data.reshape(shape)
 
 
-def run_page(page: str, query: dict[str, str] | None = None, **inputs: str | None) -> AppTest:
+def run_page(page: str, query: dict[str, str] | None = None, **inputs: str) -> AppTest:
     """Run ``page`` with URL ``query``; then type each ``key=text`` into its text area."""
-    at = AppTest.from_file(page, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    for key, value in inputs.items():
-        at.text_area(key=key).input(value)
-    if inputs:
-        at.run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(page, query, inputs or None, TIMEOUT)
 
 
 def score_maps(at: AppTest) -> tuple[str, dict]:

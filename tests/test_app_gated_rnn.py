@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptest_helpers import messages, plotly_specs
+from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 from nlpviz.checkpoints import read_card
@@ -27,12 +27,7 @@ def decode(array: dict | list) -> np.ndarray:
 
 
 def run_page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, query, timeout=TIMEOUT)
 
 
 def by_prefix(specs: dict, prefix: str) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptest_helpers import messages, plotly_specs
+from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 from nlpviz.checkpoints import checkpoint_root
@@ -30,16 +30,7 @@ LONG = (
 
 
 def run_page(text: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    if text is not None:
-        at.text_area(key="mlm_text").input(text)
-        at.run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, query, {"mlm_text": text} if text is not None else None, TIMEOUT)
 
 
 def word_picker(at: AppTest):

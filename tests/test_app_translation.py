@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from apptest_helpers import messages, plotly_specs
+from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
 from nlpviz.checkpoints import read_card
@@ -37,16 +37,7 @@ def decode(array: dict | list) -> np.ndarray:
 
 
 def run_page(query: dict[str, str] | None = None, text: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    if text is not None:
-        at.text_area(key="tr_text").input(text)
-        at.run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, query, {"tr_text": text} if text is not None else None, TIMEOUT)
 
 
 def test_translate_view_shows_four_models_and_the_cards_numbers():
