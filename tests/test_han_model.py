@@ -334,6 +334,11 @@ def test_clean_news_text_removes_outlet_boilerplate():
     )
     assert clean_news_text(raw) == 'Talks went on." Lavrov told the outlet more.'
     assert clean_news_text("Washington (CNN)The vote passed.") == "The vote passed."
+    # the masked LMs' pretraining text keeps the names (boilerplate still goes)
+    assert clean_news_text("Lavrov told Al Jazeera more.", keep_outlet_names=True) == (
+        "Lavrov told Al Jazeera more."
+    )
+    assert clean_news_text("Lavrov told Al Jazeera more.") == "Lavrov told the outlet more."
     assert clean_news_text("It rose. (China Daily European Weekly 01/27/2017 page32)") == (
         "It rose."
     )

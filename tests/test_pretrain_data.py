@@ -370,15 +370,22 @@ def test_auc_edge_cases():
     assert np.isnan(auc(np.arange(3.0), np.ones(3)))
 
 
-def test_lr_warmup_and_linear_decay():
-    recipe = EncoderRecipe("bert", lr=1e-3, warmup=100, steps=1500)
+def test_lr_warmup_then_cosine_to_a_floor_never_zero():
+    recipe = EncoderRecipe("bert", lr=1e-3, warmup=100, steps=1500, min_lr_fraction=0.1)
     assert lr_at(0, recipe) == pytest.approx(1e-5)
     assert lr_at(49, recipe) == pytest.approx(5e-4)
     assert lr_at(99, recipe) == pytest.approx(1e-3)  # the peak at the end of warmup
     assert lr_at(100, recipe) == pytest.approx(1e-3)
-    assert lr_at(800, recipe) == pytest.approx(5e-4)
-    assert lr_at(1499, recipe) == pytest.approx(1e-3 / 1400)  # the last step still learns
-    assert lr_at(1500, recipe) == 0.0
+    assert lr_at(800, recipe) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))  # half-way down
+    assert lr_at(1500, recipe) == pytest.approx(1e-4)  # the floor, not zero
     values = [lr_at(s, recipe) for s in range(1500)]
-    assert values.index(max(values)) == 99 and all(v > 0 for v in values)
+    assert values.index(max(values)) == 99 and min(values[100:]) >= 1e-4 - 1e-12
     assert all(b <= a for a, b in zip(values[99:], values[100:], strict=False))
+
+
+def test_most_steps_are_short_and_the_last_tenth_full_length():
+    from nlpviz.train.encoders import long_from
+
+    recipe = EncoderRecipe("bert", steps=10_000, long_fraction=0.1)
+    assert long_from(recipe) == 9_000
+    assert long_from(EncoderRecipe("bert", steps=10_000, long_fraction=0.0)) == 10_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -489,3 +490,82 @@ def mask_window(
     if found is None or not start <= found < start + room:
         return start, None
     return start, found - start + 1
+
+
+# ---- the cloze probe: everyday sentences with one hidden content word -------------------------
+
+CLOZE_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "cloze.tsv"
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as into onto than then that this
+    these those there here is are was were be been being am do does did has have had having it its
+    he she they we you i me him her them us my his their our your not no so too very can could
+    will would shall should may might must just also only up down out over under again what which
+    who whom whose when where why how all any both each few more most other some such own same s
+    t 's""".split()
+)
+
+
+@dataclass(frozen=True)
+class ClozeItem:
+    sentence: str  # with one "[MASK]"
+    answer: str  # lower case
+
+
+def load_cloze(path: Path = CLOZE_FILE) -> list[ClozeItem]:
+    """The cloze probe set: ``sentence<TAB>answer`` lines, ``#`` comments."""
+    items = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        sentence, answer = line.split("\t")
+        if sentence.count("[MASK]") != 1:
+            raise ValueError(f"a cloze sentence needs exactly one [MASK]: {sentence!r}")
+        items.append(ClozeItem(sentence, answer.strip().lower()))
+    return items
+
+
+def human_word(display: str) -> str:
+    """A predicted piece as a reader sees it: no "##" or "Ġ" marks, lower case."""
+    return display.removeprefix("##").removeprefix("Ġ").strip().lower()
+
+
+def is_content_word(display: str) -> bool:
+    """A whole alphabetic word that is not a stopword ("##ing", ",", "the" are not)."""
+    if display.startswith("##"):
+        return False
+    word = human_word(display)
+    return word.isalpha() and word not in STOPWORDS
+
+
+@torch.inference_mode()
+def cloze_scores(
+    model: MaskedLMEncoder | ReplacedTokenDetector,
+    tokenizer: SubwordTokenizer,
+    items: list[ClozeItem],
+    device: torch.device,
+) -> dict:
+    """Top-1 / top-5 hits of the hidden word, and how often the top-1 is a content word (in %).
+
+    The hidden word counts as found when a prediction at the mask, read as a word, equals it; a
+    word the vocabulary splits into pieces can only be missed, which the card's count shows.
+    """
+    hits1 = hits5 = content = single_piece = 0
+    rows = []
+    for item in items:
+        text = item.sentence.replace("[MASK]", tokenizer.mask_token)
+        predictions = read(model, tokenizer, text, device, k=5).predictions
+        words = [human_word(t) for t in predictions[0].tokens]
+        hits1 += words[0] == item.answer
+        hits5 += item.answer in words
+        content += is_content_word(predictions[0].tokens[0])
+        single_piece += len(tokenizer.encode(" " + item.answer)) == 1
+        rows.append({"sentence": item.sentence, "answer": item.answer, "top5": words})
+    n = len(items)
+    return {
+        "sentences": n,
+        "top1_accuracy": round(100 * hits1 / n, 1),
+        "top5_accuracy": round(100 * hits5 / n, 1),
+        "top1_content_word": round(100 * content / n, 1),
+        "answers_one_piece": single_piece,
+        "predictions": rows,
+    }

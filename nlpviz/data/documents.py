@@ -254,13 +254,14 @@ _NEWS_NAMES = re.compile(
 )
 
 
-def clean_news_text(text: str) -> str:
-    """Remove outlet boilerplate and names from a news article, and repair its mojibake.
+def clean_news_text(text: str, keep_outlet_names: bool = False) -> str:
+    """Remove outlet boilerplate (and names) from a news article, and repair its mojibake.
 
     The corpus lost every non-ASCII character: curly quotes and dashes became ``"?`` or ``?``,
     accented letters ``\\ufffd`` pairs or ``?``, and no-break spaces ``-``. ``"?`` glued to a word
     becomes ``" ``; ``\\ufffd`` and ``?`` glued to a word are dropped. Outlet names become
-    "the outlet".
+    "the outlet" unless ``keep_outlet_names``: the outlet classifiers must not read their label
+    off a name, but a masked LM should learn "told Al Jazeera", not a made-up "the outlet".
     """
     text = text.replace("\ufffd", "").replace("\xa0", " ")
     for pattern, trigger in _NEWS_BOILERPLATE:
@@ -269,7 +270,8 @@ def clean_news_text(text: str) -> str:
     text = re.sub(r"\"\?(?=\w)", '" ', text)  # 'DeVos"?nomination', 'case,"?Orozco said'
     text = re.sub(r"\?(?=\w)", "", text)  # a lost letter or sign: 'M?nchengladbach', '?11.7bn'
     text = re.sub(r"(?<=[.,:;!?\"])-(?=[A-Za-z\"])", " ", text)  # 'abroad.- Israel', 'Source:-'
-    text = _NEWS_NAMES.sub("the outlet", text)
+    if not keep_outlet_names:
+        text = _NEWS_NAMES.sub("the outlet", text)
     return re.sub(r"[ \t]+", " ", text).strip(" -")
 
 

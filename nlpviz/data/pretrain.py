@@ -334,7 +334,7 @@ def load_pretraining_corpus(
     with zipfile.ZipFile(news_path) as archive, archive.open(NEWS_MEMBER) as handle:
         news = pd.read_csv(handle)
     for text in news["text"].fillna(""):
-        sentences = split_sentences(clean_news_text(str(text)))
+        sentences = split_sentences(clean_news_text(str(text), keep_outlet_names=True))
         if sentences:
             documents.append(("news", sentences))
     sources.append(provenance(NEWS_DISTRIBUTION, news_path, news_root))
@@ -404,6 +404,7 @@ def load_pretraining_corpus(
         "words_by_source": words,
         "split_seed": split_seed,
         "excluded": "Rotten Tomatoes sentences of the MR-like dev and test splits",
+        "news_cleaning": "boilerplate removed, outlet names kept",
     }
     return PretrainCorpus(train, held_out, sources, stats)
 

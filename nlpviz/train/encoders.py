@@ -36,6 +36,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from nlpviz.analysis.encoders import cloze_scores, load_cloze
 from nlpviz.checkpoints import save_checkpoint
 from nlpviz.data.pretrain import (
     TOKENIZER_FILE,
@@ -83,14 +84,19 @@ class EncoderRecipe:
     n_heads: int = 4
     d_ff: int = 512
     max_len: int = 128
+    # BERT's own economy (Section A.2): most steps on short sequences, the last ones at full
+    # length so that every position embedding is trained.
+    short_len: int = 64
+    long_fraction: float = 0.1
     vocab_size: int = 8000
     batch_size: int = 32
-    steps: int = 1500
+    steps: int = 10_000
     lr: float = 1e-3
-    warmup: int = 100
+    warmup: int = 500
+    min_lr_fraction: float = 0.1  # cosine decay to this share of lr, never to zero
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)  # RoBERTa's beta2, used for all four
-    eval_every: int = 100
+    eval_every: int = 500
     eval_sequences: int = 128
     equal_wall_budget_s: float = 600.0  # the "equal wall time" comparison point
     split_seed: int = 13
@@ -348,9 +354,17 @@ def probe_mr(model, tokenizer, recipe: EncoderRecipe, device) -> dict:
 
 
 def lr_at(step: int, recipe: EncoderRecipe) -> float:
+    """Linear warm-up, then a cosine down to ``min_lr_fraction`` of the peak at the last step."""
     if step < recipe.warmup:
         return recipe.lr * (step + 1) / recipe.warmup
-    return recipe.lr * max(0.0, (recipe.steps - step) / (recipe.steps - recipe.warmup))
+    done = min(1.0, (step - recipe.warmup) / max(1, recipe.steps - recipe.warmup))
+    floor = recipe.min_lr_fraction
+    return recipe.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * done)))
+
+
+def long_from(recipe: EncoderRecipe) -> int:
+    """The first step trained on full-length sequences."""
+    return recipe.steps - int(round(recipe.steps * recipe.long_fraction))
 
 
 def _state_path(name: str) -> Path:
@@ -373,10 +387,15 @@ def train_encoder(
     tokenizer, proto = tokenizer_for(TOKENIZER_OF[design], data, recipe.vocab_size)
     train_docs = encode_documents(tokenizer, data.train)
     held_docs = encode_documents(tokenizer, data.held_out)
-    train_seqs = build_sequences(design, train_docs, recipe.max_len, seed)
+    short_seqs = build_sequences(design, train_docs, recipe.short_len, seed)
+    long_seqs = build_sequences(design, train_docs, recipe.max_len, seed)
     held_seqs = build_sequences(design, held_docs, recipe.max_len, EVAL_MASK_SEED)
     log.info(
-        "%s: %d training sequences, %d held out", name, len(train_seqs.ids), len(held_seqs.ids)
+        "%s: %d short and %d full-length training sequences, %d held out",
+        name,
+        len(short_seqs.ids),
+        len(long_seqs.ids),
+        len(held_seqs.ids),
     )
 
     config = recipe.config()
@@ -394,7 +413,7 @@ def train_encoder(
     )
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
-    step, wall, history = 0, 0.0, []
+    step, wall, cpu, history = 0, 0.0, 0.0, []
     state_path = _state_path(name)
     if state_path.is_file():
         state = torch.load(state_path, map_location=device, weights_only=True)
@@ -405,14 +424,24 @@ def train_encoder(
                 state["generator"].cpu() if device.type == "cpu" else state["generator"]
             )
             step, wall, history = state["step"], state["wall"], json.loads(state["history"])
+            cpu = state.get("cpu", 0.0)
             log.info("%s: resuming at step %d (%.0f s done)", name, step, wall)
 
-    per_epoch = math.ceil(len(train_seqs.ids) / recipe.batch_size)
+    switch = long_from(recipe)
+    short_epoch = math.ceil(len(short_seqs.ids) / recipe.batch_size)
+    long_epoch = math.ceil(len(long_seqs.ids) / recipe.batch_size)
+
+    def epochs_at(step: int) -> float:
+        """Passes over the training text (each phase counts against its own sequences)."""
+        return min(step, switch) / short_epoch + max(0, step - switch) / long_epoch
+
     model.train()
     progress = tqdm(total=recipe.steps, initial=step, desc=name, mininterval=30)
     while step < recipe.steps:
-        started = time.perf_counter()
-        epoch, within = divmod(step, per_epoch)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        train_seqs = short_seqs if step < switch else long_seqs
+        per_epoch = short_epoch if step < switch else long_epoch
+        epoch, within = divmod(step if step < switch else step - switch, per_epoch)
         order = np.random.default_rng([seed, epoch]).permutation(len(train_seqs.ids))
         indices = order[within * recipe.batch_size : (within + 1) * recipe.batch_size]
         batch = collate(train_seqs, indices, epoch, design == "bert", seed, recipe.vocab_size)
@@ -427,13 +456,15 @@ def train_encoder(
         step += 1
         progress.update(1)
         wall += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         if step % recipe.eval_every == 0 or step == recipe.steps:
             metrics = evaluate(model, design, held_seqs, recipe, device)
             history.append(
                 {
                     "step": step,
-                    "epoch": round(step / per_epoch, 3),
+                    "epoch": round(epochs_at(step), 3),
                     "wall_s": round(wall, 1),
+                    "cpu_s": round(cpu, 1),
                     "train_loss": round(float(out["loss"].detach()), 4),
                     **metrics,
                 }
@@ -447,6 +478,7 @@ def train_encoder(
                     "generator": generator.get_state(),
                     "step": step,
                     "wall": wall,
+                    "cpu": cpu,
                     "history": json.dumps(history),
                     "recipe": json.dumps(asdict(recipe)),
                     "seed": seed,
@@ -462,6 +494,7 @@ def train_encoder(
     model.load_state_dict(stored)
     final = evaluate(model, design, held_seqs, recipe, device)
     probe = probe_mr(model, tokenizer, recipe, device)
+    cloze = cloze_scores(model, tokenizer, load_cloze(), device)
     card = {
         "family": "encoder",
         "design": design,
@@ -475,9 +508,10 @@ def train_encoder(
         "data": {
             "sources": data.provenance,
             "corpus": data.stats,
-            "training_sequences": len(train_seqs.ids),
+            "training_sequences": len(long_seqs.ids),
+            "short_training_sequences": len(short_seqs.ids),
             "held_out_sequences": len(held_seqs.ids),
-            "epochs_seen": round(recipe.steps / per_epoch, 2),
+            "epochs_seen": round(epochs_at(recipe.steps), 2),
             "packing": "segment pairs + NSP" if design == "bert" else "FULL-SENTENCES",
             "masking": "static (drawn once per sequence)"
             if design == "bert"
@@ -490,6 +524,8 @@ def train_encoder(
             **final,
             "probe_mr_accuracy": probe["test_accuracy"],
             "probe": probe,
+            "cloze": cloze,
+            "training_cpu_s": round(cpu, 1),
             "at_equal_wall_time": {
                 "budget_s": recipe.equal_wall_budget_s,
                 **(at_wall_time(history, recipe.equal_wall_budget_s) or {}),
