@@ -350,19 +350,52 @@ with tabs[1]:
 # ---- comparison --------------------------------------------------------------------------------
 with tabs[2]:
     cards = {d: m.card for d, m in loaded.items()}
+    steps = {d: c["recipe"]["steps"] for d, c in cards.items()}
+    if len(set(steps.values())) == 1:
+        budget = "the window and the number of steps"
+    else:
+        budget = (
+            "the window, but **not the number of steps**: "
+            + ", ".join(f"{enc.DESIGNS[d][1]} {n:,}" for d, n in steps.items())
+            + " (compare them at equal steps on the curves below)"
+        )
     st.markdown(
-        "All four share the corpus, the size (about 2M parameters), the window and the number "
-        "of steps; only the paper's changes differ. **Read the numbers with care:** masked-token "
+        "All four share the corpus, the size (about 2M parameters), "
+        + budget
+        + "; only the paper's changes differ. **Read the numbers with care:** masked-token "
         "accuracy is *not* comparable across tokenizers (RoBERTa's byte-level pieces are "
         "smaller and easier to guess one at a time) nor for DeBERTaV3, whose MLM is only its "
         "small generator. The common yardstick is a **linear probe**: a logistic regression on "
-        "each frozen encoder's [CLS]/mean vector for the MR-like sentiment task. And our "
-        "miniatures are ~2M parameters trained ~25 minutes on a CPU; the papers' models have "
-        "110M+ parameters trained for days on many accelerators."
+        "each frozen encoder's [CLS]/mean vector for the MR-like sentiment task. The **cloze** "
+        "columns are everyday sentences with one hidden content word (60, written for nlpviz): "
+        "how often the word is the first guess, among the first five, and how often the first "
+        "guess is a content word at all rather than “the” or a comma. And our miniatures are "
+        "~2M parameters trained for minutes to an hour on a CPU; the papers' models have 110M+ "
+        "parameters trained for days on many accelerators."
     )
     rows = pd.DataFrame(comparison_rows(cards))
     rows["design"] = [enc.DESIGNS[d][1] for d in rows["design"]]
     st.dataframe(rows, hide_index=True)
+
+    cloze = {
+        enc.DESIGNS[d][1]: c["metrics"]["cloze"]["predictions"]
+        for d, c in cards.items()
+        if "cloze" in c["metrics"]
+    }
+    if cloze:
+        with st.expander("The cloze sentences and each model's first five guesses"):
+            first = next(iter(cloze.values()))
+            table = pd.DataFrame(
+                {
+                    "sentence": [r["sentence"] for r in first],
+                    "hidden word": [r["answer"] for r in first],
+                    **{
+                        label: [", ".join(r["top5"]) for r in predictions]
+                        for label, predictions in cloze.items()
+                    },
+                }
+            )
+            st.dataframe(table, hide_index=True)
 
     histories = {enc.DESIGNS[d][1]: c["history"] for d, c in cards.items() if c.get("history")}
     available = [

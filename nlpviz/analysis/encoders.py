@@ -359,6 +359,9 @@ def comparison_rows(cards: dict[str, dict]) -> list[dict]:
                 "rtd_accuracy": metrics.get("rtd_accuracy"),
                 "rtd_auc": metrics.get("rtd_auc"),
                 "probe_mr_accuracy": metrics.get("probe_mr_accuracy"),
+                "cloze_top1": metrics.get("cloze", {}).get("top1_accuracy"),
+                "cloze_top5": metrics.get("cloze", {}).get("top5_accuracy"),
+                "cloze_top1_content_word": metrics.get("cloze", {}).get("top1_content_word"),
             }
         )
     return rows
@@ -367,8 +370,10 @@ def comparison_rows(cards: dict[str, dict]) -> list[dict]:
 def ordering_verdicts(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
     """Whether our miniatures reproduce each ordering the papers claim, on the probe accuracy.
 
-    Returns (claim, reproduced or None when a model is missing, the numbers it rests on).
-    A difference under one standard error of the probe's test accuracy counts as a tie.
+    Returns (claim, reproduced or None when it cannot be judged, the numbers it rests on).
+    A difference under one standard error of the probe's test accuracy counts as a tie; two
+    designs trained for different numbers of steps are not judged (the paper's claim is at an
+    equal budget).
     """
 
     def probe(design: str) -> float | None:
@@ -388,6 +393,12 @@ def ordering_verdicts(cards: dict[str, dict]) -> list[tuple[str, bool | None, st
         pa, pb = probe(a), probe(b)
         if pa is None or pb is None:
             return None, "not trained"
+        steps_a, steps_b = (cards[d]["recipe"]["steps"] for d in (a, b))
+        if steps_a != steps_b:
+            return None, (
+                f"trained for different numbers of steps ({steps_a:,} vs {steps_b:,}); probe "
+                f"accuracy {pa:.1f} vs {pb:.1f}"
+            )
         p = (pa + pb) / 200
         se = 100 * (2 * p * (1 - p) / n) ** 0.5 if n else 0.0
         text = f"{pa:.1f} vs {pb:.1f} (difference {pa - pb:+.1f}, one SE {se:.1f})"

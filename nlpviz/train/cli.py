@@ -58,9 +58,9 @@ def _tagger(variant: str, task: str) -> Trainable:
 
 def _encoder(design: str) -> Trainable:
     def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.encoders import EncoderRecipe, train_encoder
+        from nlpviz.train.encoders import recipe_for, train_encoder
 
-        return train_encoder(name, EncoderRecipe(design=design), device, seed, command)
+        return train_encoder(name, recipe_for(design), device, seed, command)
 
     titles = {"bert": "BERT", "roberta": "RoBERTa", "deberta": "DeBERTa", "debertav3": "DeBERTaV3"}
     return Trainable(f"{titles[design]} miniature encoder (pretrained on news+plays+reviews)", run)

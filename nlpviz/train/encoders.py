@@ -112,6 +112,17 @@ class EncoderRecipe:
         return design_config(self.design, self.vocab_size, **size)
 
 
+# Steps per design. BERT and RoBERTa get 10k (issue 15's floor); DeBERTa and DeBERTaV3 cost
+# 1.0-1.4x per short step and 1.8-2.1x per full-length one on a CPU core, so they get what fitted
+# beside them in one working session: the page compares all four at equal steps on the curves
+# and judges a paper's ordering only between designs with the same budget.
+STEPS = {"bert": 10_000, "roberta": 10_000, "deberta": 6_000, "debertav3": 6_000}
+
+
+def recipe_for(design: str) -> EncoderRecipe:
+    return EncoderRecipe(design=design, steps=STEPS[design])
+
+
 # ---- data -----------------------------------------------------------------------------------
 
 
