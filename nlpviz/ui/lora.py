@@ -16,8 +16,10 @@ from __future__ import annotations
 import copy
 import math
 import os
+import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +38,7 @@ from nlpviz.models.lora import MiniLMClassifier, inject_lora, load_adapter_state
 from nlpviz.train import lora as sweep_lib
 from nlpviz.ui.heavy import session_owner  # noqa: F401 - the page asks lora for it
 from nlpviz.ui.loaders import freeze_for_serving
+from nlpviz.ui.url_numbers import parse_url_int, quote_value
 from nlpviz.viz.lora import Reference
 
 configure_serving_threads()
@@ -241,14 +244,14 @@ def sweep_verdict(summary: list[dict]) -> Verdict:
 
 
 def parse_rank(raw: Any, trained: list[int], hidden: int | None = None) -> tuple[int | None, str]:
-    """A rank from a link: the rank when it was trained, else None and a message saying why."""
+    """A rank from a link: the rank when it was trained, else None and a message saying why.
+
+    The message is markdown-safe (the link's text is escaped).
+    """
     text = str(raw).strip()
-    try:
-        value = int(text)
-    except ValueError:
-        return None, f"The link's rank {text!r} is not a positive integer."
-    if value < 1:
-        return None, f"The link's rank {value} is not a positive integer."
+    value, refused = parse_url_int(text, 0, -(10**18), 10**18, "rank")
+    if refused or value < 1:
+        return None, f"The link's rank {quote_value(text)} is not a positive integer."
     if hidden is not None and value > hidden:
         return None, (
             f"Rank {value} exceeds the size of the adapted matrices (min(in, out) = {hidden}): "
@@ -277,7 +280,6 @@ def _base(device: str) -> LoadedBase:
 
     from nlpviz.models.hf_encoder import minilm_path
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     directory = minilm_path()
     tokenizer = transformers.AutoTokenizer.from_pretrained(directory, local_files_only=True)
     model = MiniLMClassifier.from_pretrained(directory)
@@ -419,7 +421,6 @@ def prediction_change(adapted: Prediction, base: Prediction) -> Change:
 # ---- the live sweep ------------------------------------------------------------------------------
 
 LIVE_SWEEP_LABEL = "a live LoRA sweep"
-_LIVE_TICKETS: dict[str, Ticket] = {}  # owner -> the ticket holding the server's heavy slot
 
 
 @dataclass(frozen=True)
@@ -449,9 +450,8 @@ def _busy(ticket: Ticket) -> LiveBusy:
 
 def acquire_live_sweep(owner: str) -> LiveBusy | None:
     """Take the server's heavy-work slot without waiting: None when taken, else who holds it."""
-    ticket = HEAVY_LINE.try_start_now(owner, LIVE_SWEEP_LABEL)
-    if ticket is not None:
-        _LIVE_TICKETS[owner] = ticket
+    # the same line as every other heavy job (``nlpviz.ui.heavy.heavy_turn``), without waiting
+    if HEAVY_LINE.try_hold(owner, LIVE_SWEEP_LABEL) is not None:
         return None
     running = HEAVY_LINE.running()
     return _busy(running) if running is not None else LiveBusy("another visitor", time.time())
@@ -459,9 +459,7 @@ def acquire_live_sweep(owner: str) -> LiveBusy | None:
 
 def release_live_sweep(owner: str) -> None:
     """Give the slot back (only its holder does)."""
-    ticket = _LIVE_TICKETS.pop(owner, None)
-    if ticket is not None:
-        HEAVY_LINE.leave(ticket)
+    HEAVY_LINE.release_held(owner)
 
 
 def live_sweep_holder() -> LiveBusy | None:
@@ -530,18 +528,65 @@ def live_recipe(
     )
 
 
+class LiveFolder:
+    """A temporary checkpoint root for a session's live sweeps (never ``checkpoints/``).
+
+    Removed by :meth:`remove` (a finished sweep: :func:`finish_live_sweep` keeps its results in
+    memory), else when this object is dropped: it lives in the session's state, which
+    Streamlit drops some time after the visitor leaves, or at the latest when the server exits.
+    A stopped sweep's folder stays until then, so starting again continues from its runs.
+    """
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="nlpviz-lora-live-"))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+
+    def remove(self) -> None:
+        self._finalizer()
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+
+_FOLDER_KEY, _RESULTS_KEY = "lora_live_root", "lora_live_results"
+
+
 def live_folder(create: bool = False) -> Path | None:
-    """This session's temporary checkpoint root for live sweeps (never ``checkpoints/``),
-    made on the first start; None before that."""
-    key = "lora_live_root"
-    folder = st.session_state.get(key)
-    if folder and Path(folder).is_dir():
-        return Path(folder)
+    """This session's live-sweep folder (:class:`LiveFolder`), made on the first start; None
+    before that and after a finished sweep removed it."""
+    folder = st.session_state.get(_FOLDER_KEY)
+    if isinstance(folder, LiveFolder) and folder.exists:
+        return folder.path
     if not create:
         return None
-    folder = tempfile.mkdtemp(prefix="nlpviz-lora-live-")
-    st.session_state[key] = folder
-    return Path(folder)
+    folder = LiveFolder()
+    st.session_state[_FOLDER_KEY] = folder
+    return folder.path
+
+
+def finish_live_sweep(root: Path) -> Sweep | None:
+    """A finished sweep's results read into memory, then its folder (a checkpoint per run,
+    tens of MB each) removed."""
+    try:
+        return load_live(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def keep_live_results() -> None:
+    """After a finished sweep: keep its results in the session, remove its folder."""
+    folder = st.session_state.pop(_FOLDER_KEY, None)
+    if isinstance(folder, LiveFolder):
+        st.session_state[_RESULTS_KEY] = finish_live_sweep(folder.path)
+        folder.remove()
+
+
+def live_results() -> Sweep | None:
+    """The session's sweep to show: a stopped one from its folder, else the last finished one."""
+    folder = live_folder()
+    live = load_live(folder) if folder is not None else None
+    return live if live is not None else st.session_state.get(_RESULTS_KEY)
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
