@@ -17,6 +17,7 @@ class TourStep:
     say: str  # markdown: what to look at and what to notice
     params: dict[str, str]  # the page's link parameters for this step
     expect: tuple[str, ...] = field(default=())  # phrases the page shows after this step
+    tab: str | None = None  # the label of the page's tab this step talks about (opened by it)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ add_tour(
         steps=(
             TourStep(
                 "A clear review",
-                "The multichannel CNN is sure this is **fresh**. Scroll to the feature maps: "
-                "only a handful of filters fire at all, and the n-gram table shows which "
+                "The multichannel CNN is sure this is **fresh**. The **Filter activations** tab "
+                "(this step opens it) shows the feature maps: only a handful of filters fire at "
+                "all, and the n-gram table shows which "
                 "trigram each strong filter kept, almost always one containing *masterpiece*.",
                 {
                     "task": "mr",
@@ -62,6 +64,7 @@ add_tour(
                     "text": "the movie is a masterpiece of quiet grace",
                 },  # fmt: skip
                 ("CNN-multichannel predicts fresh",),
+                tab="Filter activations",
             ),
             TourStep(
                 "One word of negation",
@@ -71,6 +74,7 @@ add_tour(
                 "*not* carries.",
                 {"task": "mr", "variant": "multichannel", "text": "the movie is not a masterpiece"},
                 ("CNN-multichannel predicts rotten",),
+                tab="Attribution (IG)",
             ),
             TourStep(
                 "Random word vectors",
@@ -84,6 +88,7 @@ add_tour(
                     "text": "the movie is a masterpiece of quiet grace",
                 },
                 ("CNN-rand predicts fresh", "37 of 100 width-3 filters do not fire"),
+                tab="Filter activations",
             ),
         ),
     )
@@ -168,6 +173,7 @@ add_tour(
                     "at Madison Square Garden !!",
                 },
                 ("*Taylor* I\\-person → B\\-person", "*Square* I\\-facility → I\\-geo\\-loc"),
+                tab="CRF: emissions, transitions, lattice",
             ),
             TourStep(
                 "Without the CRF",
@@ -195,6 +201,7 @@ add_tour(
                     "text": "Zorblax Quintavian flew to Brindlemoor on Tuesday.",
                 },
                 ("Brindlemoor, Quintavian, Zorblax", "*Brindlemoor* I\\-geo\\-loc → B\\-geo"),
+                tab="Characters",
             ),
             TourStep(
                 "The ablation, ours against the paper",
@@ -279,18 +286,18 @@ add_tour(
             ),
             TourStep(
                 "Our BERT miniature",
-                "The BERT miniature (same size, same 1,500 training steps as the DeBERTa "
-                "ones) never grew a sharp head: "
-                "in the head summary map every one of its 16 heads spreads its rows (entropy "
-                "above 2 nats), and its most backward-looking head, shown here, puts only 7% "
-                "on the previous token.",
+                "Trained for 10,000 steps, the BERT miniature grew positional heads of its own: "
+                "in layer 1, head 1 each token sends 74% of its attention to the *previous* "
+                "token (head 4 of the same layer sends 69% to the next one). In the head summary "
+                "map these two are the sharpest heads; all of layers 3 and 4 stay spread out "
+                "(entropy above 1.9 nats).",
                 {
                     "model": "BERT (nlpviz miniature)",
-                    "layer": "2",
-                    "head": "3",
+                    "layer": "1",
+                    "head": "1",
                     "text": _ANIMAL,
                 },
-                ("previous 7%",),
+                ("previous 74%",),
             ),
         ),
     )
@@ -305,21 +312,23 @@ add_tour(
         steps=(
             TourStep(
                 "A gap that needs a preposition",
-                "The hidden word is *on*. Our DeBERTa miniature's first guess is *on* "
-                "(12.9%), its second *in*: a preposition, as the sentence needs. Now look at "
-                "the BERT and RoBERTa panels: their first guess is *the*.",
-                {"text": _SCHOOLS, "word": "3", "model": "deberta"},
-                ("Explaining **on** (P = 12.9%) from DeBERTa",),
+                "The hidden word is *on*. Our RoBERTa miniature's first guess is *on* "
+                "(16.5%), its second *in*: a preposition, as the sentence needs. Look at the "
+                "other panels: DeBERTa also puts *on* first, BERT and V3's generator put "
+                "another preposition (*in*, *to*) first and *on* lower in their top five.",
+                {"text": _SCHOOLS, "word": "3", "model": "roberta"},
+                ("Explaining **“on”** (P = 16.5%) from RoBERTa",),
             ),
             TourStep(
                 "What our BERT learned",
-                "The same gap explained for BERT: *the*, at under 5%. In our BERT and RoBERTa "
-                "miniatures the list hardly changes from one gap to the next (*the*, a comma, "
-                "*of*, *a*): they learned which pieces are frequent, little of the context. "
-                "The **How the four compare** table agrees: 11.3% held-out masked-token "
-                "accuracy for BERT, 23.7% for DeBERTa after the same 1,500 steps.",
+                "The same gap explained for BERT: *in* at 12%, *on* third. After 10,000 steps "
+                "our BERT picks the right kind of word here, but on the 60 everyday sentences of "
+                "the cloze probe (**How the four compare**) the answer is in its top five only "
+                "6.7% of the time (RoBERTa 15%): these miniatures know which words fit where, "
+                "seldom which word. The table also gives 19.0% held-out masked-token accuracy "
+                "for BERT after 10,000 steps.",
                 {"text": _SCHOOLS, "word": "3", "model": "bert"},
-                ("Explaining **the** (P = 4.7%) from BERT",),
+                ("Explaining **“in”** (P = 12.0%) from BERT",),
             ),
             TourStep(
                 "Static and dynamic masks",
@@ -342,16 +351,17 @@ add_tour(
             TourStep(
                 "Do the papers' orderings hold?",
                 "Open **How the four compare**. On the shared yardstick, a linear sentiment "
-                "probe on the frozen encoders, all four land between 59.0% and 60.4%, within "
-                "one standard error (1.9 points) of each other, so none of the papers' "
-                "orderings is reproduced. DeBERTa's better masked-token accuracy also cost "
-                "2.7 times BERT's training time.",
+                "probe on the frozen encoders, all four land between 59.0% and 60.8%. BERT and "
+                "RoBERTa had the same 10,000 steps: 60.7% against 60.8%, well within one "
+                "standard error (1.9 points), so *RoBERTa > BERT* is not reproduced. The "
+                "DeBERTas had only 1,500 steps, so the page refuses to rank them against the "
+                "other two.",
                 {
                     "text": "The plot is thin, but the music and the photography are wonderful.",
                     "word": "3",
                     "model": "deberta",
                 },
-                ("RoBERTa > BERT: not reproduced", "DeBERTa > RoBERTa: not reproduced"),
+                ("RoBERTa > BERT: not reproduced", "DeBERTa > RoBERTa:** cannot be judged here"),
             ),
         ),
     )
@@ -425,9 +435,9 @@ add_tour(
             TourStep(
                 "The generator corrupts, the discriminator judges",
                 "With seed 7 the small generator masks three pieces and samples new ones: "
-                "*guests* becomes *$*, the *-ed* of *tasted* becomes *than*, and the third "
+                "*guests* becomes *\\$*, the *-ed* of *tasted* becomes *than*, and the third "
                 "sample happens to be the original again, which counts as original. The "
-                "discriminator flags *$* (P = 0.79) but gives *than* only 0.10.",
+                "discriminator flags *\\$* (P = 0.79) but gives *than* only 0.10.",
                 {"mode": "corrupt", "text": _CHEF, "rate": "15", "seed": "7"},
                 ("replaced tokens caught (P ≥ 0.5) 1 of 2", "masked but sampled back unchanged 1"),
             ),
@@ -622,7 +632,7 @@ add_tour(
                 "Gradient's top two tokens loses more than a quarter of the probability. "
                 "Here IG and Occlusion are the faithful ones.",
                 {"text": _NOT_MASTERPIECE, "models": "lora-r8-s1", "methods": "ig,ixg,occlusion"},
-                ("AOPC-del 0.254", "AOPC deletion (higher = faithful) 0.579"),
+                ("P drops by 0.254", "P drop as top words go (AOPC del) 0.579"),
             ),
             TourStep(
                 "Integrated Gradients needs its steps",
@@ -630,7 +640,7 @@ add_tour(
                 "F(x) − F(baseline); with 4 steps they miss it by 0.34 (the Δ under the cell), "
                 "against about 0.001 with the default 20 steps.",
                 {"text": _NOT_MASTERPIECE, "models": "lora-r8-s1", "methods": "ig", "steps": "4"},
-                ("Δ -3.4e-01",),
+                ("IG error (Δ) -3.4e-01",),
             ),
             TourStep(
                 "A news outlet from one word",
@@ -648,6 +658,7 @@ add_tour(
                     "explains its class: **tass** (P = 0.969)",
                     "explains its class: **tass** (P = 0.997)",
                 ),
+                tab="Agreement",
             ),
             TourStep(
                 "A full stop that flips the CNN",
@@ -661,7 +672,7 @@ add_tour(
                     "models": "kim-cnn-multichannel-mr",
                     "methods": "ig,occlusion",
                 },
-                ("explains its class: **fresh** (P = 0.603)", "AOPC-del 0.418"),
+                ("explains its class: **fresh** (P = 0.603)", "P drops by 0.418"),
             ),
         ),
     )

@@ -20,6 +20,7 @@ from nlpviz.data.user_input import clean_text
 from nlpviz.models.beam import MAX_BEAM
 from nlpviz.ui import translation as tr
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import url_float, url_int
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
@@ -58,13 +59,6 @@ ATTENTION_KINDS = {
     "encoder": "encoder self-attention (source × source)",
     "decoder": "decoder masked self-attention (target × target)",
 }
-
-
-def as_int(value, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 st.set_page_config(page_title="Translation · nlpviz", page_icon="🌐", layout="wide")
@@ -161,17 +155,18 @@ view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key=f"{P}_view", hor
 
 # beam size: bounded, seeded from the link
 if f"{P}_beam" not in st.session_state:
-    st.session_state[f"{P}_beam"] = min(max(as_int(st.query_params.get("beam"), 4), 1), MAX_BEAM)
+    st.session_state[f"{P}_beam"], beam_note = url_int("beam", 4, 1, MAX_BEAM)
+    if beam_note:
+        st.caption(beam_note)
 
 
 # length penalty alpha (Vaswani et al. used 0.6; 0 ranks by the raw log-probability)
 ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 DEFAULT_ALPHA = 0.6
 if f"{P}_alpha" not in st.session_state:
-    try:
-        wanted = float(st.query_params.get("alpha", DEFAULT_ALPHA))
-    except ValueError:
-        wanted = DEFAULT_ALPHA
+    wanted, alpha_note = url_float("alpha", DEFAULT_ALPHA, min(ALPHAS), max(ALPHAS))
+    if alpha_note:
+        st.caption(alpha_note)
     st.session_state[f"{P}_alpha"] = min(ALPHAS, key=lambda a: abs(a - wanted))
 
 
@@ -240,7 +235,8 @@ if view == "translate":
                 }
             )
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            # a table wraps long translations (a dataframe cut them at the cell's edge)
+            st.table(pd.DataFrame(rows).set_index("model"))
             st.caption(
                 f"Beam size {beam}. Scores are log-probabilities (higher is better) and are "
                 "comparable only within one model. Timings are the first run; repeats are cached."
@@ -485,7 +481,7 @@ elif view == "space":
                 }
             )
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.table(pd.DataFrame(rows).set_index("model"))  # wraps long translations
             figure_with_data(
                 figures.logprob_figure(series, "How sure each LSTM is of every piece it writes"),
                 pd.DataFrame(
@@ -545,7 +541,7 @@ else:
                 init_index_from_query(f"{P}_head", "head", config["n_heads"]),
             ],
         ):
-            st.caption(escape_markdown(note))
+            st.caption(note)  # init_index_from_query's notes are markdown-safe
         layer = int(c2.number_input("Layer", 1, n_layers, key=f"{P}_layer", step=1)) - 1
         head = int(c3.number_input("Head", 1, config["n_heads"], key=f"{P}_head", step=1)) - 1
         publish_query(

@@ -16,13 +16,14 @@ from nlpviz.data.chorales import (
     MAX_FRAMES,
     MAX_MUSIC_UPLOAD_BYTES,
     MusicUploadError,
-    parse_music_upload,
+    read_music_upload,
     roll_to_midi,
 )
 from nlpviz.data.user_input import UploadError, decode_bytes
 from nlpviz.models.gated_rnn import CELLS, SHOWN
 from nlpviz.ui import gated_rnn as ui
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.untrusted import read_untrusted
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
@@ -280,12 +281,18 @@ elif view == "music":
     roll, title = heldout.get(piece), f"held-out chorale {piece}"
     if upload is not None:
         try:
-            parsed = parse_music_upload(upload.name, upload.getvalue())
+            parsed = read_untrusted(
+                read_music_upload,
+                upload.name,
+                upload.getvalue(),
+                label="your music file",
+                errors=(MusicUploadError,),
+            )
             show_notes(parsed.notes_text)
             roll, title = parsed.roll, f"your file {parsed.title}"
             st.info(f"Showing {escape_markdown(upload.name)}.", icon="🎼")
         except MusicUploadError as error:
-            st.error(str(error), icon="🚫")
+            st.error(escape_markdown(str(error)), icon="🚫")
             st.caption("Showing the held-out chorale instead.")
     publish_query({"view": view, "piece": piece, "cell": cell})
     if roll is None:
@@ -475,13 +482,13 @@ else:
             show_notes(notes)
             st.info(f"Showing the uploaded file {escape_markdown(upload.name)}.", icon="📄")
         except UploadError as error:
-            st.error(str(error), icon="🚫")
+            st.error(escape_markdown(str(error)), icon="🚫")
     vocab = loaded[cell].vocab
     try:
         prepared = prepare_text(text, vocab)
     except TextTooShort as error:
         publish_query({"view": view, "cell": cell, "gate": gate, "order": order_by, "text": ""})
-        st.warning(str(error), icon="✏️")
+        st.warning(escape_markdown(str(error)), icon="✏️")
         st.stop()
     show_notes(prepared.notes)
     traces = {cell: ui.text_trace(loaded[cell].name, device, prepared.text)}

@@ -16,17 +16,19 @@ from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_CHARS, clean_text
 from nlpviz.ui import attribution as workbench
 from nlpviz.ui.heavy import heavy_turn
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import url_int
 from nlpviz.ui.widgets import (
     figure_with_data,
     file_upload,
     init_from_query,
+    page_tabs,
     progress_bar,
     publish_query,
     show_notes,
     text_input,
 )
 from nlpviz.viz import attribution as figures
-from nlpviz.viz.common import escape_markdown
+from nlpviz.viz.common import escape_markdown, toward_against
 
 P = "attr"
 EXAMPLES = (
@@ -60,7 +62,9 @@ st.caption(
 )
 st.markdown(
     "Put one text through several models and several attribution methods. Every cell colours "
-    "the tokens by how much they pushed the model toward its class (blue) or away (red). "
+    "the tokens by how much they pushed the model toward its class (in that class's colour, as "
+    "on the probability bars) or away from it (the other class's colour; grey when a model has "
+    "more than two classes). "
     "Methods often disagree, so each cell is **tested**: remove the tokens it ranks highest and "
     "watch the probability fall (deletion), or start from nothing and add them back (insertion)."
 )
@@ -175,8 +179,10 @@ with st.expander("Options: target class, baseline, steps", expanded=False):
         format_func=lambda b: f"{b}: {lib.BASELINES[b]}",
         key=f"{P}_baseline",
     )
-    steps_raw = st.query_params.get("steps", "20")
-    init_from_query(f"{P}_steps", "steps", int(steps_raw) if steps_raw.isdigit() else 20)
+    if f"{P}_steps" not in st.session_state:
+        st.session_state[f"{P}_steps"], steps_note = url_int("steps", 20, 4, 300)
+        if steps_note:
+            st.caption(steps_note)
     st.session_state[f"{P}_steps"] = min(max(int(st.session_state[f"{P}_steps"]), 4), 300)
     n_steps = o2.slider("IG steps", 4, 300, step=4, key=f"{P}_steps")
     window = o3.slider("Occlusion window (tokens)", 1, 5, 3, key=f"{P}_window")
@@ -225,7 +231,7 @@ publish_query(
     }
 )
 
-tabs = st.tabs(["Grid", "Curves", "Agreement", "Dataset", "How to read the scores"])
+tabs = page_tabs(P, ["Grid", "Curves", "Agreement", "Dataset", "How to read the scores"])
 
 # ---- the grid ------------------------------------------------------------------------------------
 cells: dict[tuple[str, str], workbench.Cell] = {}
@@ -300,6 +306,8 @@ with tabs[0]:
                         tokens=first.tokens,
                         methods=tuple(c.method for c in mine),
                         scores=np.array([c.scores for c in mine]),
+                        target=first.target,
+                        n_classes=len(first.probabilities),
                     )
                 )
                 for c in mine:
@@ -348,15 +356,25 @@ with tabs[0]:
                         icon="✂️",
                     )
                 columns = st.columns(len(mine))
+                colours = figures.GridRow(
+                    "",
+                    (),
+                    (),
+                    np.zeros((0, 0)),
+                    target=first.target,
+                    n_classes=len(first.probabilities),
+                ).colours
                 for column, c in zip(columns, mine, strict=True):
                     with column:
                         st.markdown(f"*{c.method}*")
-                        st.html(figures.token_html(c.tokens, c.scores, bound))
-                        delta = "" if c.delta != c.delta else f" · Δ {c.delta:+.1e}"
+                        st.html(figures.token_html(c.tokens, c.scores, bound, colours))
+                        delta = "" if c.delta != c.delta else f" · IG error (Δ) {c.delta:+.1e}"
+                        k = c.faith.top_k
                         st.caption(
-                            f"AOPC-del {c.faith.aopc_deletion:.3f} · comp "
-                            f"{c.faith.comprehensiveness:.3f} · suff {c.faith.sufficiency:.3f}"
-                            f"{delta} · {c.seconds * 1000:.0f} ms"
+                            f"P drops by {c.faith.aopc_deletion:.3f} on average as its top "
+                            f"words go (AOPC-del) · by {c.faith.comprehensiveness:.3f} without "
+                            f"its top {k} (comp@{k}) · by {c.faith.sufficiency:.3f} with only "
+                            f"its top {k} (suff@{k}){delta} · {c.seconds * 1000:.0f} ms"
                         )
             figure_with_data(
                 figures.grid_figure(rows),
@@ -382,7 +400,33 @@ with tabs[0]:
                 ]
             )
             st.markdown("**Faithfulness of every cell**")
-            st.dataframe(summary, hide_index=True)
+            top_k = next(iter(cells.values())).faith.top_k
+            st.dataframe(
+                summary,
+                hide_index=True,
+                column_config={
+                    "AOPC deletion": st.column_config.NumberColumn(
+                        "P drop, top words removed (AOPC del)",
+                        help=figures.PLAIN["aopc_deletion"] + ": higher = faithful",
+                    ),
+                    "AOPC insertion": st.column_config.NumberColumn(
+                        "P drop, top words added back (AOPC ins)",
+                        help=figures.PLAIN["aopc_insertion"] + ": lower = faithful",
+                    ),
+                    f"comprehensiveness@{top_k}": st.column_config.NumberColumn(
+                        f"P drop without top {top_k} (comp@{top_k})",
+                        help=figures.PLAIN["comprehensiveness"].format(k=top_k),
+                    ),
+                    f"sufficiency@{top_k}": st.column_config.NumberColumn(
+                        f"P drop with only top {top_k} (suff@{top_k})",
+                        help=figures.PLAIN["sufficiency"].format(k=top_k),
+                    ),
+                    "delta": st.column_config.NumberColumn(
+                        "IG error (delta)",
+                        help="how far the scores are from summing to P(x) − P(baseline)",
+                    ),
+                },
+            )
             st.download_button(
                 "Download the faithfulness table (CSV)",
                 summary.to_csv(index=False).encode("utf-8"),
@@ -392,8 +436,9 @@ with tabs[0]:
             )
             if any(c.method == "Saliency" for c in cells.values()):
                 st.caption(
-                    "Saliency is a gradient magnitude (never negative), so its cells are blue "
-                    "only; the colour shows each token's share of the cell's total."
+                    "Saliency is a gradient magnitude (never negative), so its cells use "
+                    "the toward colour only; the colour shows each token's share of the cell's "
+                    "total."
                 )
 
 # ---- curves --------------------------------------------------------------------------------------
@@ -409,10 +454,27 @@ with tabs[1]:
             key, device, cleaned.text, c.target, options.baseline, c.position
         )
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("AOPC deletion (higher = faithful)", f"{c.faith.aopc_deletion:.3f}")
-        m2.metric("AOPC insertion (lower = faithful)", f"{c.faith.aopc_insertion:.3f}")
-        m3.metric(f"comprehensiveness @ top {c.faith.top_k}", f"{c.faith.comprehensiveness:.3f}")
-        m4.metric(f"sufficiency @ top {c.faith.top_k}", f"{c.faith.sufficiency:.3f}")
+        k = c.faith.top_k
+        m1.metric(
+            "P drop as top words go (AOPC del)",
+            f"{c.faith.aopc_deletion:.3f}",
+            help=figures.PLAIN["aopc_deletion"] + ": higher = faithful",
+        )
+        m2.metric(
+            "P drop as top words return (AOPC ins)",
+            f"{c.faith.aopc_insertion:.3f}",
+            help=figures.PLAIN["aopc_insertion"] + ": lower = faithful",
+        )
+        m3.metric(
+            f"P drop without top {k} (comp@{k})",
+            f"{c.faith.comprehensiveness:.3f}",
+            help=figures.PLAIN["comprehensiveness"].format(k=k) + ": higher = faithful",
+        )
+        m4.metric(
+            f"P drop with only top {k} (suff@{k})",
+            f"{c.faith.sufficiency:.3f}",
+            help=figures.PLAIN["sufficiency"].format(k=k) + ": lower = faithful",
+        )
         figure_with_data(
             figures.curves_figure(
                 c.faith.fractions,
@@ -579,6 +641,7 @@ with tabs[3]:
                 negative,
                 f"Words with the highest and lowest mean {result.method} toward "
                 f"{result.target_name}",
+                toward_against(int(ds_target), len(ds_names)),
             ),
             words,
             f"{P}_fig_words",
@@ -589,9 +652,11 @@ with tabs[3]:
 with tabs[4]:
     st.markdown(
         "- **Colours** are one scale for the whole grid: each token's share of its cell's total "
-        "|attribution|, blue toward the target class and red against it. Hover for the raw "
+        "|attribution|, in the target class's colour toward it and the other class's colour "
+        "against it (grey for models with many classes). Hover for the raw "
         "score (probability units; Saliency: gradient norm).\n"
-        "- **AOPC-del** is the mean drop of P(target) as the cell's top tokens are removed; "
+        "- **AOPC-del** (area over the perturbation curve) is the mean drop of P(target) as "
+        "the cell's top tokens are removed; "
         "compare cells of the same model and text, never across texts.\n"
         "- **Comprehensiveness / sufficiency** are the same idea at one k: a good ranking's top "
         "tokens are necessary (high comprehensiveness) and sufficient (sufficiency near 0 or "

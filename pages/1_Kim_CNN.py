@@ -18,6 +18,7 @@ from nlpviz.ui.widgets import (
     file_upload,
     init_from_query,
     model_card,
+    page_tabs,
     publish_query,
     show_notes,
     text_input,
@@ -127,7 +128,8 @@ else:
         shown = ", ".join(escape_markdown(t) for t in sorted(set(tokens.unknown))[:12])
         st.caption(f"Words the model never saw in training (read as `<unk>`): {shown}")
 
-tabs = st.tabs(
+tabs = page_tabs(
+    P,
     [
         "Prediction",
         "Filter activations",
@@ -136,7 +138,7 @@ tabs = st.tabs(
         "Attribution (IG)",
         "Your file",
         "Model cards",
-    ]
+    ],
 )
 
 # ---- prediction -----------------------------------------------------------------------------
@@ -271,6 +273,9 @@ with tabs[1]:
             if shown == "strongest 25":
                 filters_order = filters_order[: min(25, max(1, int((peaks > 0).sum())))]
             silent = int((peaks == 0).sum())
+            if silent == len(peaks):  # nothing to show but zeros (a row "filter 0" of them)
+                st.caption(f"No width-{width} filter fires anywhere on this text.")
+                continue
             fig = figures.feature_map_heatmap(
                 fmap[filters_order],
                 current.tokens.tokens,
@@ -336,9 +341,16 @@ with tabs[2]:
         position = int(current.pool_argmax[w_index][int(filter_index)])
         end = min(position + width, len(current.tokens.tokens))
         ngram = escape_markdown(" ".join(current.tokens.tokens[position:end]))
-        st.markdown(
-            f"On your sentence it fires hardest at **“{ngram}”** ({current.pooled[column]:.3f})."
-        )
+        if current.pooled[column] > 0:
+            st.markdown(
+                f"On your sentence it fires hardest at **“{ngram}”** "
+                f"({current.pooled[column]:.3f})."
+            )
+        else:  # ReLU kept it at 0 everywhere: its "hardest" window is a tie, not a finding
+            st.markdown(
+                "This filter **does not fire** anywhere on your sentence (ReLU keeps it at 0), "
+                "so it passes 0 to the classifier."
+            )
 
 # ---- embeddings ---------------------------------------------------------------------------
 with tabs[3]:
@@ -407,10 +419,12 @@ with tabs[4]:
             m4.metric("convergence delta", f"{ig.delta:+.1e}")
             if abs(ig.delta) > 0.05:
                 st.warning("The delta is large: raise the integration steps for a closer sum.")
-            st.html(figures.attribution_html(ig.tokens, ig.scores))
+            # the target's colour toward it, the other class's against: as in the bars above
+            colours = common_figures.toward_against(target, len(class_names))
+            st.html(figures.attribution_html(ig.tokens, ig.scores, *colours))
             data = pd.DataFrame({"token": ig.tokens, "attribution": ig.scores})
             figure_with_data(
-                figures.attribution_bars(ig.tokens, ig.scores, class_names[target]),
+                figures.attribution_bars(ig.tokens, ig.scores, class_names[target], *colours),
                 data,
                 f"{P}_fig_ig",
                 f"kim-cnn-{variant}-integrated-gradients",

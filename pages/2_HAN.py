@@ -11,21 +11,23 @@ from nlpviz.data.user_input import (
     MAX_DOCUMENT_CHARS,
     UploadError,
     clean_text,
-    parse_document_upload,
+    read_document_upload,
 )
 from nlpviz.ui import han
 from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.untrusted import read_untrusted
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
     model_card,
+    page_tabs,
     publish_query,
     show_notes,
 )
 from nlpviz.viz import common as common_figures
 from nlpviz.viz import han as figures
-from nlpviz.viz.common import escape_markdown
+from nlpviz.viz.common import escape_markdown, toward_against
 
 P = "han"
 EXAMPLES = {
@@ -75,7 +77,8 @@ with st.expander("The two attention layers (Equations 5-10 of the paper)"):
     st.markdown(
         "$h_{it}$ is the word encoder's state at word $t$ of sentence $i$; $u_w$ and $u_s$ are "
         'learned *context vectors* ("which word is informative?"). **What to look at:** the '
-        "red bars (sentence weights $\\alpha_i$) and the blue words ($\\alpha_{it}$). As in the "
+        "orange bars (sentence weights $\\alpha_i$; the paper's are red) and the blue words "
+        "($\\alpha_{it}$). As in the "
         "paper, a word can be shaded by $\\sqrt{\\alpha_i}\\,\\alpha_{it}$ so that words of "
         "unimportant sentences fade. Attention shows where the model looked, not why it "
         "decided: compare it with the attribution tab."
@@ -136,7 +139,9 @@ cleaned = clean_text(raw, max_chars=MAX_DOCUMENT_CHARS)
 batch: tuple[str, ...] = ()
 if upload is not None:
     try:
-        documents = parse_document_upload(upload.name, upload.getvalue())
+        documents = read_untrusted(
+            read_document_upload, upload.name, upload.getvalue(), errors=(UploadError,)
+        )
         show_notes(documents.notes)
         if documents.from_csv:
             batch = documents.documents
@@ -144,7 +149,7 @@ if upload is not None:
             cleaned = clean_text(documents.documents[0], max_chars=MAX_DOCUMENT_CHARS)
             st.info(f"Showing the uploaded document {escape_markdown(upload.name)}.", icon="📄")
     except UploadError as error:
-        st.error(str(error), icon="🚫")
+        st.error(escape_markdown(str(error)), icon="🚫")
 show_notes(cleaned.notes)
 publish_query({"task": task, "text": cleaned.text if upload is None else ""})
 
@@ -196,8 +201,15 @@ if read is not None:
             icon="❓",
         )
 
-tabs = st.tabs(
-    ["Document view", "Attention vs attribution", "Compare models", "Many documents", "Model cards"]
+tabs = page_tabs(
+    P,
+    [
+        "Document view",
+        "Attention vs attribution",
+        "Compare models",
+        "Many documents",
+        "Model cards",
+    ],
 )
 
 with tabs[0]:
@@ -214,7 +226,7 @@ with tabs[0]:
             "han-probabilities",
         )
         st.markdown(
-            f"**{len(doc.sentences)} sentences, {doc.num_words:,} words.** Red bar: sentence "
+            f"**{len(doc.sentences)} sentences, {doc.num_words:,} words.** Orange bar: sentence "
             "attention; blue: word attention. Hover for the exact weights."
         )
         st.html(
@@ -288,7 +300,13 @@ with tabs[1]:
             attention = scaled_word_attention(read)
             scores = ig.flat()
             figure_with_data(
-                figures.attention_vs_attribution(tokens, attention, scores, found.rho),
+                figures.attention_vs_attribution(
+                    tokens,
+                    attention,
+                    scores,
+                    found.rho,
+                    toward_against(target, len(class_names)),
+                ),
                 pd.DataFrame({"word": tokens, "scaled_attention": attention, "ig": scores}),
                 f"{P}_fig_att_ig",
                 "han-attention-vs-ig",

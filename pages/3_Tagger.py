@@ -22,16 +22,18 @@ from nlpviz.analysis.tagger import (
     split_text,
 )
 from nlpviz.checkpoints import checkpoint_root
-from nlpviz.data.conll import ConllError, parse_conll, validate_tags
+from nlpviz.data.conll import ConllError, read_conll_upload, validate_tags
 from nlpviz.data.documents import split_sentences
 from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_UPLOAD_MB, UploadError, decode_bytes
 from nlpviz.ui import tagger as tg
 from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.untrusted import read_untrusted
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
     model_card,
+    page_tabs,
     publish_query,
     show_notes,
 )
@@ -163,8 +165,8 @@ else:
             + ", ".join(escape_markdown(t) for t in unknown[:12])
         )
 
-tabs = st.tabs(
-    ["Tags", "CRF: emissions, transitions, lattice", "Characters", "Your file", "Model cards"]
+tabs = page_tabs(
+    P, ["Tags", "CRF: emissions, transitions, lattice", "Characters", "Your file", "Model cards"]
 )
 
 # ---- tags -----------------------------------------------------------------------------------
@@ -311,15 +313,21 @@ with tabs[3]:
         try:
             raw, _, notes = decode_bytes(upload.getvalue())
         except UploadError as error:
-            st.error(str(error), icon="🚫")
+            st.error(escape_markdown(str(error)), icon="🚫")
             raw, notes = None, []
         show_notes(notes)
         if raw is not None and looks_like_conll(upload.name, raw):
             try:
-                gold = parse_conll(raw)
+                read = read_untrusted(
+                    read_conll_upload, raw, label="your CoNLL file", errors=(ConllError,)
+                )
+                gold = list(read.sentences)
+                show_notes(read.notes)
             except ConllError as error:
                 gold = None
-                st.error(f"This CoNLL file cannot be read: {error}", icon="🚫")
+                st.error(
+                    f"This CoNLL file cannot be read: {escape_markdown(str(error))}", icon="🚫"
+                )
             if gold is not None and not gold:
                 st.error("The CoNLL file has no token lines.", icon="🚫")
             elif gold:

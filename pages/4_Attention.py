@@ -25,6 +25,7 @@ EXAMPLES = (
     "Bank robbers fled to the river bank, where the police were waiting for them.",
 )
 MAX_TOKEN_CHOICES = (64, 128, 256, 512)
+LINE_VIEW_TOKENS = 80  # the line view draws up to this many tokens on each side
 
 st.set_page_config(page_title="Attention · nlpviz", page_icon="🔍", layout="wide")
 device = str(render_sidebar())
@@ -32,7 +33,8 @@ device = str(render_sidebar())
 st.title("Attention explorer")
 st.caption(
     "Scaled dot-product attention (Vaswani et al., NeurIPS 2017) in BERT-like encoders: "
-    "all-MiniLM-L6-v2 or any Hugging Face encoder directory on this server"
+    "all-MiniLM-L6-v2, nlpviz's miniatures"
+    + (", or a Hugging Face encoder on this server" if sources.local_box_enabled() else "")
 )
 st.markdown(
     "A Transformer encoder rewrites every token as a mix of all the tokens of the text. Each "
@@ -62,9 +64,13 @@ with st.expander("What a head computes (Equation 1 of the paper) and how to read
 
 # ---- inputs -------------------------------------------------------------------------------
 builtin = sources.attention_sources(device)
-options = [*builtin, sources.LOCAL_SOURCE]
+# a visitor's own directory or hub name only where the server's owner allows it
+# (NLPVIZ_LOCAL_MODELS=1): the box reads this server's filesystem
+local_box = sources.local_box_enabled()
+options = [*builtin, sources.LOCAL_SOURCE] if local_box else list(builtin)
 init_from_query(f"{P}_model", "model", options[0], options=options)
-init_from_query(f"{P}_path", "path", "")
+if local_box:
+    init_from_query(f"{P}_path", "path", "")
 left, right = st.columns([3, 2])
 with right:
     source_name = st.selectbox("Model", options, key=f"{P}_model")
@@ -74,8 +80,7 @@ with right:
             "Directory of a Hugging Face encoder (config.json, *.safetensors, tokenizer files)",
             key=f"{P}_path",
             placeholder="/models/bert-base-uncased",
-            help="A BERT-like model (BERT, RoBERTa, DeBERTa, ELECTRA, MiniLM...) on this "
-            "server, or a hub name already in its Hugging Face cache; nothing is downloaded.",
+            help=sources.local_box_help(),
         )
     max_tokens = st.select_slider(
         "Read at most (tokens per pass)",
@@ -96,8 +101,9 @@ if source_name == sources.LOCAL_SOURCE:
         st.info("Type the directory of a Hugging Face encoder above to explore it.", icon="📁")
         publish_query({"model": source_name, "path": "", "text": cleaned.text})
         st.stop()
-    source = sources.local_source(path, device)
-    key = f"local:{path.strip()}:{device}"
+    resolved = sources.resolve_local(path)  # one cache entry per real path
+    source = sources.local_source(resolved, device)
+    key = f"local:{resolved}:{device}"
 else:
     source = builtin[source_name]
     key = f"{source_name}:{device}"
@@ -156,14 +162,16 @@ notes = [
     init_index_from_query(f"{P}_head", "head", view.n_heads),
 ]
 for note in filter(None, notes):
-    st.caption(escape_markdown(note))
+    st.caption(note)  # init_index_from_query's notes are markdown-safe
 c1, c2, c3 = st.columns([1, 1, 2])
 layer = int(c1.number_input("Layer", 1, view.n_layers, key=f"{P}_layer", step=1)) - 1
 head = int(c2.number_input("Head", 1, view.n_heads, key=f"{P}_head", step=1)) - 1
 c3.caption(
-    f"{view.n_layers} layers × {view.n_heads} heads, {view.n_tokens} tokens. Hover a "
-    "thumbnail to see its layer and head; the red box is the one shown large below."
+    f"{view.n_layers} layers × {view.n_heads} heads, {view.n_tokens} tokens. Click a "
+    "thumbnail to show that head large below (the red box); hover for its layer and head."
 )
+init_from_query(f"{P}_shape", "shape", "heatmap", options=["heatmap", "lines"])
+init_from_query(f"{P}_scale", "scale", "auto", options=list(figures.SCALES))
 publish_query(
     {
         "model": source_name,
@@ -171,10 +179,26 @@ publish_query(
         "layer": str(layer + 1),
         "head": str(head + 1),
         "text": cleaned.text,
+        "shape": str(st.session_state.get(f"{P}_shape", "heatmap")),
+        "scale": str(st.session_state.get(f"{P}_scale", "auto")),
     }
 )
 
 # ---- figures ------------------------------------------------------------------------------
+
+
+def pick_clicked_head() -> None:
+    """A click on a thumbnail: its layer and head go into the number boxes (and so the URL)."""
+    event = st.session_state.get(f"{P}_fig_grid")
+    points = event.selection.points if event is not None else []
+    picked = figures.clicked_head(points, view.n_layers, view.n_heads)
+    if picked is not None:
+        st.session_state[f"{P}_layer"], st.session_state[f"{P}_head"] = (
+            picked[0] + 1,
+            picked[1] + 1,
+        )
+
+
 grid_tab, summary_tab = st.columns([3, 2])
 with grid_tab:
     cells = explored.grid.shape[-1]
@@ -192,6 +216,7 @@ with grid_tab:
         lambda: figures.grid_frame(explored.grid, explored.edges),
         f"{P}_fig_grid",
         "attention-all-heads",
+        on_select=pick_clicked_head,
     )
 with summary_tab:
     metric = st.selectbox(
@@ -217,18 +242,58 @@ for column, name in zip(columns, METRICS, strict=True):
     column.metric(name, f"{value:.2f}" if name in ("entropy", "distance") else f"{value:.0%}")
 tokens = view.tokens
 attention = view.head(layer, head)
-scale = st.toggle(
-    "Colour scale up to this head's largest weight (instead of 1)",
-    value=False,
-    key=f"{P}_autoscale",
+s1, s2 = st.columns([1, 2])
+shape = s1.radio(
+    "Show the head as",
+    ["heatmap", "lines"],
+    format_func={"heatmap": "a heatmap", "lines": "lines (BertViz)"}.get,
+    key=f"{P}_shape",
+    horizontal=True,
 )
-figure_with_data(
-    figures.head_heatmap(tokens, attention, layer, head, view.special, zmax=None if scale else 1.0),
-    lambda: figures.head_frame(tokens, attention),
-    f"{P}_fig_head",
-    f"attention-layer{layer + 1}-head{head + 1}",
-)
-st.caption(
-    "Rows: the token that attends (query); columns: the tokens it attends to (keys); each row "
-    "sums to 1. Special tokens are in italics. Position numbers keep repeated words apart."
-)
+if shape == "heatmap":
+    scale = s2.selectbox(
+        "Colour scale",
+        list(figures.SCALES),
+        format_func=lambda name: figures.SCALES[name],
+        key=f"{P}_scale",
+    )
+    figure_with_data(
+        figures.head_heatmap(tokens, attention, layer, head, view.special, scale=scale),
+        lambda: figures.head_frame(tokens, attention),
+        f"{P}_fig_head",
+        f"attention-layer{layer + 1}-head{head + 1}",
+    )
+    st.caption(
+        "Rows: the token that attends (query); columns: the tokens it attends to (keys); each "
+        "row sums to 1. Special tokens are in italics. Position numbers keep repeated words "
+        "apart. " + figures.head_scale(attention, scale)[2]
+    )
+else:
+    scale = str(st.session_state.get(f"{P}_scale", "auto"))
+    shown = min(len(tokens), LINE_VIEW_TOKENS)
+    if st.session_state.get(f"{P}_focus") not in (None, *range(shown)):  # a shorter new text
+        del st.session_state[f"{P}_focus"]
+    focus = s2.selectbox(
+        "Isolate the lines of",
+        [None, *range(shown)],
+        format_func=lambda i: "no token (all lines)" if i is None else f"{i}: {tokens[i]}",
+        key=f"{P}_focus",
+    )
+    figure_with_data(
+        figures.line_view(tokens[:shown], attention[:shown, :shown], layer, head, focus),
+        lambda: figures.head_frame(tokens, attention),
+        f"{P}_fig_lines",
+        f"attention-lines-layer{layer + 1}-head{head + 1}",
+    )
+    st.caption(
+        "Each line joins a query token (left) to a key token (right); its opacity is the "
+        "attention weight (the heatmap's number) and its width grows with it. Per query, lines "
+        "under 0.02 and beyond its 12 strongest are left out. Hover a left token for its "
+        "strongest keys, or isolate it above."
+        + (
+            f" The line view shows the first {shown} of {len(tokens)} tokens "
+            "(the heatmap shows them all)."
+            if shown < len(tokens)
+            else ""
+        )
+    )

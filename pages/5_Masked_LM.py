@@ -25,16 +25,18 @@ from nlpviz.analysis.encoders import (
 from nlpviz.checkpoints import CheckpointError
 from nlpviz.ui import encoders as enc
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import url_int
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
     model_card,
+    page_tabs,
     publish_query,
     show_notes,
     text_input,
 )
 from nlpviz.viz import encoders as figures
-from nlpviz.viz.common import escape_markdown
+from nlpviz.viz.common import escape_markdown, human_token, quoted
 
 P = "mlm"
 EXAMPLES = (
@@ -51,13 +53,6 @@ SECONDS_PER_TOKEN_STEP = {"cpu": 5e-4, "cuda": 5e-5}  # IG prior until a run is 
 def label_of(design: str) -> str:
     label = enc.DESIGNS[design][1]
     return f"{label} (generator)" if design == "debertav3" else label
-
-
-def as_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 st.set_page_config(page_title="Masked LM · nlpviz", page_icon="🎭", layout="wide")
@@ -134,7 +129,10 @@ has_words = any(any(ch.isalnum() for ch in w) for w in words)
 word_key = f"{P}_word"
 if st.session_state.get(f"{P}_word_for") != text:
     # A new text: the URL's word on the first run, else the page's default word for the text.
-    asked = as_int(st.query_params.get("word")) if f"{P}_word_for" not in st.session_state else None
+    asked = None
+    if f"{P}_word_for" not in st.session_state and st.query_params.get("word"):
+        number, refused = url_int("word", 0, 0, max(len(words) - 1, 0))
+        asked = None if refused else number
     fallback = EXAMPLE_WORDS.get(text, default_word(words))
     st.session_state[word_key] = (
         asked if asked is not None and 0 <= asked < len(words) else fallback
@@ -169,6 +167,12 @@ with right:
             seen[w] = seen.get(w, 0) + 1
             shown_words.append(w if seen[w] == 1 else f"{w} ({seen[w]})")
         if len(words) <= MAX_PILLS:
+            # Streamlit lays pills out in one row that scrolls sideways (7 of 15 words showed):
+            # wrap them instead, so every word of the text can be seen and clicked.
+            st.html(
+                f"<style>.st-key-{word_key} [role='radiogroup'] "
+                "{ flex-wrap: wrap; overflow-x: visible; row-gap: 0.4rem; }</style>"
+            )
             chosen = st.pills(
                 "Click the word to hide",
                 range(len(words)),
@@ -251,14 +255,15 @@ for d, (_start, position) in windows.items():
     if found:
         predictions[d] = found[0]
 
-tabs = st.tabs(
+tabs = page_tabs(
+    P,
     [
         "Predict the hidden word",
         "Static vs dynamic masks",
         "How the four compare",
         "Why this prediction",
         "Model cards",
-    ]
+    ],
 )
 
 # ---- predictions ----------------------------------------------------------------------------
@@ -273,9 +278,10 @@ with tabs[0]:
     if predictions:
         models = [label_of(d) for d in predictions]
         tokens = [p.tokens for p in predictions.values()]
+        words = [[human_token(t) for t in p.tokens] for p in predictions.values()]  # no "Ġthe"
         probabilities = [p.probabilities for p in predictions.values()]
         figure_with_data(
-            figures.prediction_bars(models, tokens, probabilities, f"Top {TOP_K} predictions"),
+            figures.prediction_bars(models, words, probabilities, f"Top {TOP_K} predictions"),
             figures.prediction_frame(models, tokens, probabilities),
             f"{P}_fig_predictions",
             "masked-lm-predictions",
@@ -390,7 +396,7 @@ with tabs[2]:
                     "sentence": [r["sentence"] for r in first],
                     "hidden word": [r["answer"] for r in first],
                     **{
-                        label: [", ".join(r["top5"]) for r in predictions]
+                        label: [", ".join(map(human_token, r["top5"])) for r in predictions]
                         for label, predictions in cloze.items()
                     },
                 }
@@ -470,7 +476,7 @@ with tabs[3]:
         )
         expected = rate * n_tokens * n_steps
         st.markdown(
-            f"Explaining **{escape_markdown(prediction.tokens[0])}** "
+            f"Explaining **{escape_markdown(quoted(human_token(prediction.tokens[0])))}** "
             f"(P = {prediction.probabilities[0]:.1%}) from {label_of(ig_design)}: {n_steps} "
             f"steps over {n_tokens} tokens, expected to take about {expected:.1f} s."
         )
@@ -497,9 +503,10 @@ with tabs[3]:
                 figures.attribution_bars(
                     list(ig.tokens),
                     ig.scores,
-                    prediction.tokens[0],
+                    human_token(prediction.tokens[0]),
                     int(position),
-                    f"Integrated Gradients toward '{prediction.tokens[0]}' ({label_of(ig_design)})",
+                    f"Integrated Gradients toward {quoted(human_token(prediction.tokens[0]))} "
+                    f"({label_of(ig_design)})",
                 ),
                 pd.DataFrame({"token": list(ig.tokens), "ig": ig.scores}),
                 f"{P}_fig_ig",

@@ -18,6 +18,7 @@ from nlpviz.analysis.encoders import (
 from nlpviz.checkpoints import CheckpointError
 from nlpviz.ui import encoders
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import url_int
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_index_from_query,
@@ -138,7 +139,7 @@ for note in filter(
         init_index_from_query(f"{P}_head", "head", config.n_heads),
     ),
 ):
-    st.caption(escape_markdown(note))
+    st.caption(note)  # init_index_from_query's notes are markdown-safe
 c1, c2, c3 = st.columns([1, 1, 3])
 layer = int(c1.number_input("Layer", 1, config.n_layers, key=f"{P}_layer", step=1)) - 1
 head = int(c2.number_input("Head", 1, config.n_heads, key=f"{P}_head", step=1)) - 1
@@ -155,8 +156,9 @@ if word_key not in st.session_state:
     raw = st.query_params.get("word")
     chosen = first_word
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= len(words):
-            chosen = int(raw) - 1
+        number, refused = url_int("word", 0, 1, max(len(words), 1))
+        if not refused and 1 <= number <= len(words):
+            chosen = number - 1
         else:
             bare = [re.sub(r"\W", "", w).lower() for w in words]
             if re.sub(r"\W", "", raw).lower() in bare:
@@ -305,7 +307,13 @@ st.caption(
 # ---- the paper and our miniature -------------------------------------------------------------
 st.subheader("What the paper claims, and our miniature")
 claims = [c for c in PAPER_CLAIMS if c["papers"] == "DeBERTa"]
-st.dataframe(pd.DataFrame(claims), hide_index=True)
+# a table that wraps: st.dataframe cut the claims and figures off at the cell's edge
+st.table(
+    pd.DataFrame(claims)
+    .drop(columns=["papers"], errors="ignore")
+    .rename(columns=str.capitalize)
+    .set_index("Claim")
+)
 metrics = loaded.card.get("metrics", {})
 m1, m2, m3 = st.columns(3)
 if "mlm_accuracy" in metrics:

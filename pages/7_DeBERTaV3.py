@@ -12,6 +12,7 @@ from nlpviz.checkpoints import CheckpointError
 from nlpviz.data.user_input import clean_text
 from nlpviz.ui import encoders
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import url_int
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
@@ -120,12 +121,11 @@ if mode == "corrupt":
     cleaned = text_input(P, EXAMPLES)
     show_notes(cleaned.notes)
     c1, c2 = st.columns(2)
-    init_from_query(f"{P}_rate", "rate", "15")
-    try:
-        rate_seed = int(st.session_state[f"{P}_rate"])
-    except (TypeError, ValueError):
-        rate_seed = 15
-    st.session_state[f"{P}_rate"] = min(max(rate_seed, 5), 50)
+    link_notes = []
+    if f"{P}_rate" not in st.session_state:
+        st.session_state[f"{P}_rate"], rate_note = url_int("rate", 15, 5, 50)
+        link_notes.append(rate_note)
+    st.session_state[f"{P}_rate"] = 5 * round(int(st.session_state[f"{P}_rate"]) / 5)
     rate = c1.slider(
         "Share of tokens the generator replaces (%)",
         5,
@@ -134,12 +134,11 @@ if mode == "corrupt":
         key=f"{P}_rate",
         help="ELECTRA and DeBERTaV3 mask 15% of the tokens in training.",
     )
-    init_from_query(f"{P}_seed", "seed", "0")
-    try:
-        seed_value = int(st.session_state[f"{P}_seed"])
-    except (TypeError, ValueError):
-        seed_value = 0
-    st.session_state[f"{P}_seed"] = min(max(seed_value, 0), 10_000)
+    if f"{P}_seed" not in st.session_state:
+        st.session_state[f"{P}_seed"], seed_note = url_int("seed", 0, 0, 10_000)
+        link_notes.append(seed_note)
+    for note in filter(None, link_notes):
+        st.caption(note)
     seed = int(
         c2.number_input(
             "Random seed (which tokens, which samples)", 0, 10_000, step=1, key=f"{P}_seed"
@@ -276,7 +275,7 @@ for note in filter(
         init_index_from_query(f"{P}_head", "head", config.n_heads),
     ),
 ):
-    st.caption(escape_markdown(note))
+    st.caption(note)  # init_index_from_query's notes are markdown-safe
 c1, c2, _ = st.columns([1, 1, 3])
 layer = int(c1.number_input("Layer", 1, config.n_layers, key=f"{P}_layer", step=1)) - 1
 head = int(c2.number_input("Head", 1, config.n_heads, key=f"{P}_head", step=1)) - 1

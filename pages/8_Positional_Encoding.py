@@ -12,6 +12,7 @@ from nlpviz.data.tokenize import word_tokenize
 from nlpviz.data.user_input import clean_text
 from nlpviz.models import positional as pe
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import url_float
 from nlpviz.ui.widgets import figure_with_data, init_from_query, publish_query, show_notes
 from nlpviz.viz import positional as figures
 from nlpviz.viz.common import escape_markdown
@@ -39,7 +40,10 @@ def clamp_int(value: object, low: int, high: int, step: int, default: int) -> in
 
 def int_setting(key: str, param: str, low: int, high: int, step: int, default: int) -> None:
     """Seed a slider's state from ``?param=`` and keep it a valid int within its range."""
-    init_from_query(key, param, default)
+    if key not in st.session_state:
+        st.session_state[key], note = url_float(param, default, low, high)  # snapped below
+        if note:
+            st.caption(note)
     value = clamp_int(st.session_state[key], low, high, step, min(default, high))
     st.session_state[key] = value  # also when unchanged: a slider whose range changed resets
 

@@ -11,11 +11,13 @@ from nlpviz.train.lora import DEFAULT_RANKS
 from nlpviz.ui import lora as lo
 from nlpviz.ui.script_slots import slot_released
 from nlpviz.ui.sidebar import render_sidebar
+from nlpviz.ui.url_numbers import quote_value, url_int
 from nlpviz.ui.widgets import (
     figure_with_data,
     init_from_query,
     init_index_from_query,
     model_card,
+    page_tabs,
     progress_bar,
     publish_query,
     show_notes,
@@ -111,8 +113,8 @@ if layer_note:
     notes.append(layer_note)
 if st.query_params.get("matrix") not in (None, *MATRICES) and f"{P}_matrix" not in st.session_state:
     notes.append(
-        f"The link's matrix {st.query_params.get('matrix')!r} is not one LoRA adapted here "
-        "(query or value); showing query."
+        f"The link's matrix {quote_value(st.query_params.get('matrix'))} is not one LoRA "
+        "adapted here (query or value); showing query."
     )
 init_from_query(f"{P}_matrix", "matrix", "query", options=MATRICES)
 
@@ -130,15 +132,12 @@ if sweep and ranks:
         raw = st.query_params.get("seed")
         st.session_state[seed_key] = seeds[0]
         if raw is not None:
-            try:
-                asked = int(raw)
-            except ValueError:
-                asked = None
-            if asked in seeds:
+            asked, refused = url_int("seed", -1, -(10**18), 10**18)
+            if not refused and asked in seeds:
                 st.session_state[seed_key] = asked
             else:
                 notes.append(
-                    f"The link's seed {escape_markdown(str(raw))} has no r={rank} run "
+                    f"The link's seed {quote_value(raw)} has no r={rank} run "
                     f"(seeds: {', '.join(map(str, seeds))}); showing seed {seeds[0]}."
                 )
     if st.session_state[seed_key] not in seeds:
@@ -151,8 +150,8 @@ matrix = c_matrix.radio(
 matrix_id = f"layer{layer - 1}.{matrix}"
 show_notes(notes)
 
-tabs = st.tabs(
-    ["Rank sweep", "Inside the update", "Try an adapter", "Run a sweep live", "Model cards"]
+tabs = page_tabs(
+    P, ["Rank sweep", "Inside the update", "Try an adapter", "Run a sweep live", "Model cards"]
 )
 
 # ---- rank sweep --------------------------------------------------------------------------------
@@ -620,6 +619,7 @@ with tabs[3]:
                                 progress(fraction)
 
                             lo.run_live_sweep(prepared, report)
+                        lo.keep_live_results()  # the results stay in the session, the folder goes
                         current.empty()
                         st.session_state[state_key] = "finished"
                     except MissingTrainingData as error:
@@ -638,8 +638,7 @@ with tabs[3]:
                     finally:
                         lo.release_live_sweep(owner)
         status = st.session_state.get(state_key)
-        folder = lo.live_folder()
-        live = lo.load_live(folder) if folder is not None else None
+        live = lo.live_results()
         if status == "stopped":
             kept = len(live.rows) if live else 0
             st.warning(

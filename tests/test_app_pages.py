@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 KIM_PAGE = str(REPO / "pages" / "1_Kim_CNN.py")
+PAGES = REPO / "pages"
 TIMEOUT = 120
 
 
@@ -166,3 +167,44 @@ def test_attribution_reports_completeness():
     at_input = float(labels["P(rotten | text)"])
     at_base = float(labels["P(… | padding)"])
     assert total == pytest.approx(at_input - at_base, abs=0.02)
+
+
+def test_navigation_names_the_landing_page_home_and_lists_every_page() -> None:
+    """The sidebar's page list starts with "Home" (not "app", after app.py) and shows all
+    pages at once (Streamlit's own list folded three of them behind "View 3 more")."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    links = [e.proto for e in at.sidebar if type(e).__name__ == "PageLink"]
+    labels = [link.label for link in links]
+    pages = sorted(PAGES.glob("*.py"))
+    assert labels[0] == "Home" and "app" not in labels
+    assert len(labels) == 1 + len(pages), labels
+    assert labels[1:4] == ["Kim CNN", "HAN", "Tagger"] and labels[-1] == "Attribution"
+    assert [link.page for link in links[1:]] == [label.replace(" ", "_") for label in labels[1:]]
+
+
+def test_tour_options_are_plain_text_without_markdown_asterisks() -> None:
+    from nlpviz.tours import TOURS
+
+    tour = TOURS["4_Attention.py"]
+    at = AppTest.from_file(str(PAGES / "4_Attention.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    options = at.sidebar.selectbox(key=f"global_tour_{tour.prefix}").options
+    assert any("it finds the animal" in o for o in options), options
+    assert not [o for o in options if "*" in o], options
+
+
+def test_a_filter_that_never_fires_says_so_instead_of_a_hardest_window():
+    from nlpviz.ui import kim_cnn as kim
+
+    text = "ok"
+    reading = kim.reading(kim.CHECKPOINTS["mr"]["multichannel"], "cpu", text)
+    silent = [i for i in range(100) if reading.pooled[i] == 0]  # width-3 filters
+    if not silent:
+        pytest.skip("every width-3 filter fires on this text")
+    at = run_kim(text)
+    at.selectbox(key="kim_explore_width").set_value(3)
+    at.number_input(key="kim_explore_filter").set_value(silent[0]).run()
+    assert not at.exception, at.exception
+    shown = messages(at)
+    assert "does not fire" in shown and "fires hardest at" not in shown

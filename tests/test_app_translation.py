@@ -42,8 +42,8 @@ def run_page(query: dict[str, str] | None = None, text: str | None = None) -> Ap
 
 def test_translate_view_shows_four_models_and_the_cards_numbers():
     at = run_page()
-    table = at.dataframe[0].value
-    assert list(table["model"]) == [
+    table = at.table[0].value  # a wrapping table: long translations are not cut
+    assert list(table.index) == [
         "LSTM",
         "LSTM, reversed source",
         "LSTM + attention",
@@ -111,7 +111,8 @@ def test_sentence_space_projects_each_sentence_for_both_lstms():
     spec = plotly_specs(at)["Encoder final states, projected by PCA"]
     assert [len(decode(t["x"])) for t in spec["data"]] == [6, 6]
     lines = spec["data"][0]["customdata"]
-    assert lines[1] == "Mary is admired by John."
+    assert lines[1] == "Mary is admired by John."  # the whole sentence on hover
+    assert spec["data"][0]["text"][1] == "2. Mary is admired…"  # its first words on the point
     logprobs = plotly_specs(at)["How sure each LSTM is of every piece it writes"]["data"]
     assert all(decode(t["y"]).max() <= 0.0 for t in logprobs)  # log-probabilities
     at.text_area(key="tr_sentences").input("One sentence.\nTwo sentences.").run()
@@ -125,7 +126,7 @@ def test_bad_input_gives_messages_not_tracebacks():
     at = run_page(text=long)
     assert "longer than the training range" in messages(at)
     at = run_page(text="<script>alert('x')</script> 🙂 naïve café")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert len(table) == 4
     assert "the English vocabulary never saw" in messages(at)
 

@@ -177,7 +177,8 @@ def test_figures_carry_the_numbers_compactly():
     assert large.layout.title.text == "Layer 3, head 5"
     spec = json.loads(large.to_json())["data"][0]["z"]
     assert spec["dtype"] == "f4"  # binary typed array, not JSON text
-    assert len(thumbnails.data) == 1  # all 72 heads tiled into one trace
+    assert len(thumbnails.data) == 2  # all 72 heads tiled into one heatmap, + click markers
+    assert len(thumbnails.data[1].customdata) == 72
     tiles, cells = np.asarray(thumbnails.data[0].z), grid.shape[-1]
     step = cells + figures.GAP
     np.testing.assert_array_equal(tiles[2 * step : 2 * step + cells, 4 * step : 4 * step + cells],
@@ -197,6 +198,58 @@ def test_figures_carry_the_numbers_compactly():
         figures.head_heatmap(tokens[:-1], a[0, 0], 0, 0)
     with pytest.raises(ValueError, match="unknown metric"):
         figures.summary_heatmap(summaries.entropy, "beauty")
+
+
+def test_a_click_on_a_thumbnail_names_its_layer_and_head():
+    grid = np.random.default_rng(0).random((3, 4, 5, 5)).astype(np.float32)
+    figure = figures.thumbnail_grid(grid, selected=(0, 0))
+    step, centre = 5 + figures.GAP, 2
+    heat, picks = figure.data
+    # each marker sits on its own thumbnail's centre cell and carries (layer, head)
+    for x, y, (layer, head) in zip(picks.x, picks.y, picks.customdata, strict=True):
+        assert x == heat.x[head * step + centre] and y == heat.y[layer * step + centre]
+    # Streamlit's selection event -> the head; clicks elsewhere or out of range -> None
+    point = {"x": picks.x[6], "y": picks.y[6], "customdata": list(picks.customdata[6])}
+    assert figures.clicked_head([point], 3, 4) == (1, 2)
+    assert figures.clicked_head([{"x": "gap 5", "y": "gap 3"}], 3, 4) is None
+    assert figures.clicked_head([{"customdata": [7, 0]}], 3, 4) is None
+    assert figures.clicked_head([], 3, 4) is None
+
+
+def test_line_view_draws_one_line_per_strong_pair_with_the_weight_as_opacity():
+    tokens = ["[CLS]", "the", "cat", "sat", "[SEP]"]
+    att = np.random.default_rng(1).dirichlet(np.ones(5) * 0.5, size=5)
+    figure = figures.line_view(tokens, att, 0, 0, min_weight=0.0, top_k=5)
+    lines = [t for t in figure.data if t.mode == "lines"]
+    assert len(lines) == 25  # every (query, key) pair
+    for trace in lines:
+        i, j = trace.meta
+        assert trace.y == (-i, -j)  # left token i to right token j
+        assert trace.opacity == pytest.approx(att[i, j], abs=1e-6)  # the heatmap's number
+    row = {t.meta[1]: t.opacity for t in lines if t.meta[0] == 2}
+    np.testing.assert_allclose([row[j] for j in range(5)], att[2], atol=1e-6)
+    # isolating token 2: its lines keep their weight, the others fade to a tenth
+    focused = figures.line_view(tokens, att, 0, 0, focus=2, min_weight=0.0, top_k=5)
+    for trace in (t for t in focused.data if t.mode == "lines"):
+        i, j = trace.meta
+        assert trace.opacity == pytest.approx(att[i, j] * (1.0 if i == 2 else 0.1), abs=1e-6)
+    # weak lines are left out
+    sparse = figures.line_view(tokens, att, 0, 0, min_weight=0.2, top_k=5)
+    assert sum(t.mode == "lines" for t in sparse.data) == int((att >= 0.2).sum())
+    with pytest.raises(ValueError, match="expected"):
+        figures.line_view(tokens[:-1], att, 0, 0)
+
+
+def test_a_long_head_gets_a_readable_colour_scale():
+    n = 250
+    att = np.random.default_rng(2).dirichlet(np.ones(n), size=n)
+    _, top, caption = figures.head_scale(att, "auto")
+    assert top == pytest.approx(np.quantile(att, 0.99)) and top < 0.1 and "99th" in caption
+    assert figures.head_scale(att[:10, :10], "auto")[1] == 1.0  # short texts: fixed at 1
+    shown, top, _ = figures.head_scale(att, "row")
+    np.testing.assert_allclose(shown.max(axis=1), 1.0)
+    heat = figures.head_heatmap([f"w{i}" for i in range(n)], att, 0, 0, scale="auto")
+    assert heat.data[0].zmax == pytest.approx(np.quantile(att, 0.99))
 
 
 def test_html_in_tokens_is_escaped():

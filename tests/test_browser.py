@@ -367,3 +367,80 @@ def test_presentation_mode_renders_every_page_at_projector_size(driver, server, 
         _screenshot(driver, screenshots, f"present_{name}")
     finally:
         driver.set_window_size(size["width"], size["height"])
+
+
+# What a projector must enlarge, measured as rendered CSS px (font-size times any CSS zoom).
+# st.dataframe draws its cells on a canvas in Streamlit's small font (14 px), so a table's size
+# is that font times the zoom presentation mode gives the grid.
+RENDERED_FONT_SIZES_JS = """
+const zoom = (el) => {  // the product of CSS zooms up the tree (also inside a hidden tab)
+  let z = 1;
+  for (let n = el; n; n = n.parentElement) z *= parseFloat(getComputedStyle(n).zoom) || 1;
+  return z;
+};
+const px = (el) => el ? parseFloat(getComputedStyle(el).fontSize) * zoom(el) : 0;
+const one = (selector) => document.querySelector(selector);
+const grid = one('[data-testid="stMain"] [data-testid="stDataFrame"]');
+return {
+  metric: px(one('[data-testid="stMetricValue"] div') || one('[data-testid="stMetricValue"]')),
+  table: grid ? 14 * zoom(grid) : 0,
+  tagged: px(one('[data-testid="stMain"] [data-testid="stHtml"] div[style*="font-size"]')),
+  tick: px(one('.js-plotly-plot .ytick text')),
+  legend: px(one('.js-plotly-plot .legendtext')),
+};
+"""
+PROJECTOR_MINIMUM_PX = {"metric": 40, "table": 18, "tagged": 20, "tick": 14, "legend": 16}
+
+
+def test_presentation_mode_enlarges_results_tables_tagged_text_and_chart_labels(driver, server):
+    """At 1280x720 with ?present=1 the prediction, the tables, the tagged sentence and the
+    plotly ticks and legend are larger than the normal view, and large enough for a projector;
+    the normal view is measured too, so the thresholds are known to tell the two apart."""
+    size = driver.get_window_size()
+    driver.set_window_size(1280, 720)
+    link = "/Kim_CNN?text=A%20gorgeous%2C%20witty%20film%20that%20never%20loses%20its%20nerve."
+    try:
+        measured = {}
+        for mode, suffix in (("normal", ""), ("present", "&present=1")):
+            _open(driver, server, link + suffix)
+            _assert_no_exception(driver, server)
+            _wait_chart(driver, server)
+            measured[mode] = driver.execute_script(RENDERED_FONT_SIZES_JS)
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+    small = {k: v for k, v in measured["present"].items() if v < PROJECTOR_MINIMUM_PX[k]}
+    assert not small, f"too small for a projector (px): {small}; all: {measured}"
+    passes = [k for k, v in measured["normal"].items() if v >= PROJECTOR_MINIMUM_PX[k]]
+    assert not passes, f"the normal view already meets {passes}: the check proves nothing"
+
+
+def test_masked_lm_word_pills_wrap_so_every_word_can_be_clicked(driver, server):
+    """The "Click the word to hide" pills wrap onto more lines instead of scrolling sideways
+    (7 of 15 words were visible at 1280x720)."""
+    size = driver.get_window_size()
+    driver.set_window_size(1280, 720)
+    text = "The minister said on Tuesday that the new plan would cut taxes for most families."
+    try:
+        _open(driver, server, "/Masked_LM?word=1&text=" + text.replace(" ", "%20"))
+        _assert_no_exception(driver, server)
+        _wait(
+            driver,
+            server,
+            RERUN_TIMEOUT,
+            lambda d: d.find_elements("css selector", "[data-testid='stButtonGroup'] button"),
+            "the word pills",
+        )
+        found = driver.execute_script(
+            """
+            const group = document.querySelector('[data-testid="stButtonGroup"] [role=radiogroup]');
+            const box = group.getBoundingClientRect();
+            const pills = [...group.querySelectorAll('button')];
+            return {pills: pills.length,
+                    outside: pills.filter((p) => p.getBoundingClientRect().right > box.right + 1)
+                                  .map((p) => p.innerText)};
+            """
+        )
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+    assert found["pills"] == 15, found
+    assert not found["outside"], f"pills cut off at the right: {found['outside']}"

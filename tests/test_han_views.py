@@ -10,6 +10,7 @@ import pytest
 from nlpviz.analysis.stats import average_ranks, spearman
 from nlpviz.data.user_input import UploadError, parse_document_upload
 from nlpviz.viz import han as figures
+from nlpviz.viz.common import CLASS_COLOURS, toward_against
 
 SENTENCES = (("the", "vote", "passed"), ("<b>", "officials", "said"))
 SENTENCE_WEIGHTS = np.array([0.75, 0.25])
@@ -60,6 +61,26 @@ def test_document_figures_carry_one_row_per_sentence():
     assert z.shape == (2, 3)
     np.testing.assert_allclose(z[1], WORD_WEIGHTS[1], atol=1e-5)
     assert heat.data[0].customdata[1][0] == "&lt;b&gt;"
+    # integer sentence ticks (not "1, 1, 2, 2, 3"), the words written on their cells, and a
+    # colour bar tall enough for its few labels
+    layout = heat.layout
+    assert list(layout.yaxis.tickvals) == [1, 2] and layout.yaxis.tickmode == "array"
+    assert heat.data[0].texttemplate == "%{text}"
+    assert heat.data[0].text[1][0] == "&lt;b&gt;" and heat.data[0].text[0][2] == "passed"
+    long = figures.word_attention_heatmap(
+        (("internationalisation", "ok"),), np.array([1.0]), (np.array([0.5, 0.5]),)
+    )
+    assert long.data[0].text[0][0] == "internati…"  # cut to fit its cell; whole on hover
+    assert long.data[0].customdata[0][0] == "internationalisation"
+    assert heat.data[0].colorbar.nticks <= 4 and heat.data[0].colorbar.len >= 120
+
+
+def test_han_ig_points_use_the_class_colours_of_the_bars():
+    figure = figures.attention_vs_attribution(
+        ["a", "b"], np.array([0.2, 0.8]), np.array([-1.0, 2.0]), 0.5, toward_against(0, 2)
+    )
+    scale = figure.data[0].marker.colorscale
+    assert scale[-1][1] == CLASS_COLOURS[0] and scale[0][1] == CLASS_COLOURS[1]
 
 
 def test_document_figures_reject_mismatched_shapes():

@@ -7,16 +7,20 @@ never in shared figure templates, so one visitor's projector never changes anoth
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitAPIException
 
 from nlpviz.device import configure_serving_threads, cuda_available, describe_device, pick_device
 from nlpviz.papers import PAPERS
 from nlpviz.tours import Tour, tour_for
 from nlpviz.ui.script_slots import install as install_run_slots
+from nlpviz.ui.url_numbers import url_int
+from nlpviz.viz.common import plain_text
 
 # Every page draws this sidebar, so the server takes its thread count and its limit on
 # concurrent page runs here, whichever page a visitor opens first.
@@ -38,6 +42,15 @@ PRESENTATION_CSS = """
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 1.9rem; }
 [data-testid="stMain"] textarea, [data-testid="stMain"] input { font-size: 1.25rem; }
 [data-testid="stCaptionContainer"] { font-size: 1.1rem; }
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] * { font-size: 3rem; line-height: 1.2; }
+[data-testid="stMain"] [data-testid="stMetricDelta"] * { font-size: 1.3rem; }
+[data-testid="stMain"] [data-testid="stTable"] td,
+[data-testid="stMain"] [data-testid="stTable"] th { font-size: 1.25rem; }
+[data-testid="stMain"] [data-testid="stDataFrame"] { zoom: 1.35; max-width: 100%; }
+[data-testid="stMain"] [data-testid="stDataFrame"] div[style*="max-width"] {
+  width: 100% !important; max-width: 100% !important; }
+[data-testid="stMain"] [data-testid="stHtml"] { zoom: 1.3; max-width: 100%; }
 </style>
 """
 
@@ -91,6 +104,32 @@ def share_url() -> str:
 
 
 TOUR_PARAM = "tour"
+APP_ROOT = Path(__file__).resolve().parents[2]
+HOME_LABEL = "Home"
+
+
+def page_label(stem: str) -> str:
+    """A page's name in the navigation, as Streamlit derives it: ``1_Kim_CNN`` -> ``Kim CNN``."""
+    return re.sub(r"^\d+_", "", stem).replace("_", " ")
+
+
+def navigation_entries(root: Path = APP_ROOT) -> list[tuple[str, str]]:
+    """(path, label) of every page in the navigation: the landing page as "Home", then pages/
+    in Streamlit's order (by number)."""
+    pages = sorted(
+        (root / "pages").glob("[0-9]*_*.py"), key=lambda p: (int(p.stem.split("_")[0]), p.stem)
+    )
+    return [("app.py", HOME_LABEL)] + [(f"pages/{p.name}", page_label(p.stem)) for p in pages]
+
+
+def _navigation() -> None:
+    """Every page, always listed in full (Streamlit's own list of pages/ folds after ten into
+    "View 3 more" and names the landing page after its file, "app"; config.toml hides it)."""
+    for path, label in navigation_entries():
+        try:
+            st.page_link(path, label=label)
+        except StreamlitAPIException:  # AppTest of one page file: the others are not pages here
+            return
 
 
 def _tour_key(tour: Tour) -> str:
@@ -113,6 +152,8 @@ def go_to_step(tour: Tour, number: int) -> None:
         if str(name).startswith(f"{tour.prefix}_"):
             del st.session_state[name]
     params = {**step.params, TOUR_PARAM: str(number)}
+    if step.tab:  # the step opens the tab it talks about (pages read ?tab= like a shared link)
+        params["tab"] = step.tab
     if presentation_mode():
         params[PRESENT_PARAM] = "1"
     st.query_params.from_dict(params)
@@ -121,12 +162,16 @@ def go_to_step(tour: Tour, number: int) -> None:
 def _tour_picker(tour: Tour) -> None:
     key = _tour_key(tour)
     if key not in st.session_state:
-        raw = st.query_params.get(TOUR_PARAM, "0")
-        st.session_state[key] = int(raw) if raw.isdigit() and int(raw) <= len(tour.steps) else 0
+        # a bad ?tour= (not a number, out of range) simply leaves the tour off
+        step, refused = url_int(TOUR_PARAM, 0, 0, len(tour.steps))
+        st.session_state[key] = 0 if refused else step
     st.selectbox(
         f"Guided tour: {tour.title}",
         options=list(range(len(tour.steps) + 1)),
-        format_func=lambda k: "Off" if k == 0 else f"Step {k}: {tour.steps[k - 1].title}",
+        # option labels are plain text: "*it*" would show its asterisks
+        format_func=lambda k: (
+            "Off" if k == 0 else f"Step {k}: {plain_text(tour.steps[k - 1].title)}"
+        ),
         key=key,
         on_change=lambda: go_to_step(tour, st.session_state[key]),
         help="Each step sets this page's inputs and says what to notice.",
@@ -165,6 +210,8 @@ def refresh_share_link() -> None:
 def render_sidebar() -> torch.device:
     """Draw the shared sidebar and return the device this page should compute on."""
     with st.sidebar:
+        _navigation()
+        st.divider()
         has_cuda = cuda_available()
         force_cpu = st.toggle(
             "Force CPU",

@@ -22,10 +22,11 @@ from nlpviz.data.user_input import (
     UploadedItems,
     UploadError,
     clean_text,
-    parse_upload,
+    read_upload,
 )
 from nlpviz.ui.sidebar import presentation_mode, refresh_share_link
-from nlpviz.viz.common import export_config, presentation_figure
+from nlpviz.ui.url_numbers import url_int
+from nlpviz.viz.common import escape_markdown, export_config, presentation_figure
 
 QUERY_TEXT_LIMIT = 1_000
 """Text longer than this is not mirrored into the URL (links would become unwieldy)."""
@@ -42,19 +43,35 @@ def init_from_query(key: str, param: str, default, options: Sequence | None = No
         st.session_state[key] = default
 
 
+TAB_PARAM = "tab"  # the link parameter naming the open tab (its label), as in tour steps
+
+
+def page_tabs(prefix: str, labels: Sequence[str]) -> Sequence:
+    """``st.tabs`` whose open tab is part of the link: ``?tab=<label>`` opens that tab (a
+    shared link, a tour step), and switching tabs writes it back. Returns the tab containers.
+
+    Switching a tab reruns the page (cached results make that cheap); the first tab is the
+    default and leaves the parameter out of the link.
+    """
+    key = f"{prefix}_tab"
+    init_from_query(key, TAB_PARAM, labels[0], options=list(labels))
+    if st.session_state[key] not in labels:  # a stale label from an older version of the page
+        st.session_state[key] = labels[0]
+    tabs = st.tabs(list(labels), key=key, on_change="rerun")
+    chosen = st.session_state.get(key, labels[0])
+    publish_query({TAB_PARAM: "" if chosen == labels[0] else chosen})
+    return tabs
+
+
 def init_index_from_query(key: str, param: str, count: int) -> str | None:
     """Seed a 1-based index widget (layer, head) from ``?param=`` once, clamp it to 1..count.
 
-    Returns a note for the page when the link's value was not a number or out of range.
+    Returns a note for the page (markdown-safe) when the link's value was not a whole number or
+    out of range.
     """
     note = None
     if key not in st.session_state:
-        raw = st.query_params.get(param)
-        try:
-            value = int(raw) if raw is not None else 1
-        except ValueError:
-            value = 1
-            note = f"The link's {param}={raw!r} is not a number; showing {param} 1."
+        value, note = url_int(param, 1, 1, max(count, 1))
         st.session_state[key] = value
     value = int(st.session_state[key])
     clamped = min(max(value, 1), count)
@@ -69,6 +86,10 @@ def publish_query(params: dict[str, str]) -> None:
     for param, value in params.items():
         value = "" if value is None else str(value)
         if param == "text" and len(value) > QUERY_TEXT_LIMIT:
+            st.caption(
+                f"🔗 The link to this view leaves your text out: it has {len(value):,} "
+                f"characters, and a link keeps at most {QUERY_TEXT_LIMIT:,}."
+            )
             value = ""
         if st.query_params.get(param) != value:
             if value:
@@ -100,7 +121,8 @@ def text_input(prefix: str, examples: Sequence[str], label: str = "Your text") -
         label,
         key=key,
         height=100,
-        help=f"Type or paste anything. Up to {MAX_CHARS:,} characters are read.",
+        help=f"Type or paste anything. Up to {MAX_CHARS:,} characters are read; a shared link "
+        f"keeps the text up to {QUERY_TEXT_LIMIT:,} characters.",
     )
     return clean_text(raw)
 
@@ -121,11 +143,13 @@ def file_upload(prefix: str) -> UploadedItems | None:
     if upload is None:
         return None
     try:
-        items = parse_upload(upload.name, upload.getvalue())
+        from nlpviz.ui.untrusted import read_untrusted
+
+        items = read_untrusted(read_upload, upload.name, upload.getvalue(), errors=(UploadError,))
     except UploadError as error:
-        st.error(str(error), icon="🚫")
+        st.error(escape_markdown(str(error)), icon="🚫")  # it may quote the file (CSV columns)
         return None
-    show_notes(items.notes)
+    show_notes([escape_markdown(note) for note in items.notes])
     return items
 
 
@@ -134,13 +158,26 @@ def figure_with_data(
     data: pd.DataFrame | Callable[[], pd.DataFrame],
     key: str,
     filename: str,
+    on_select: Callable[[], None] | None = None,
 ) -> None:
     """Draw a plotly figure (PNG via its camera button) and offer its numbers as CSV.
 
     ``data`` may be a function: the table is then built only when the button is clicked.
+    ``on_select``: called when a point is clicked (the selection is in
+    ``st.session_state[key].selection``), before the rerun.
     """
     shown = presentation_figure(figure) if presentation_mode() else figure
-    st.plotly_chart(shown, key=key, config=export_config(filename), width="stretch")
+    if on_select is None:
+        st.plotly_chart(shown, key=key, config=export_config(filename), width="stretch")
+    else:
+        st.plotly_chart(
+            shown,
+            key=key,
+            config=export_config(filename),
+            width="stretch",
+            on_select=on_select,
+            selection_mode="points",
+        )
 
     def csv() -> bytes:
         frame = data() if callable(data) else data

@@ -16,18 +16,28 @@ from plotly.colors import get_colorscale
 
 from nlpviz.analysis.attention import METRICS
 from nlpviz.viz.common import (
+    TITLE_OVER_TOP_TICKS,
     base_layout,
     base_layout_dict,
     escape,
     figure_from_parts,
     require_shape,
     token_labels,
+    top_margin,
 )
 
 # Spelled out: figures built without validation send what they are given, and plotly.js's own
 # "Blues" runs the other way round (dark at 0) from plotly.py's.
 COLOURSCALE = [list(stop) for stop in get_colorscale("Blues")]
 GAP = 2  # empty cells between thumbnails
+SCALES = {
+    "auto": "automatic: 1 for short texts, the 99th percentile of the weights for long ones",
+    "fixed": "fixed at 1 (weights comparable between heads)",
+    "max": "up to this head's largest weight",
+    "quantile": "up to the 99th percentile of this head's weights (the top 1% saturate)",
+    "row": "each row up to its own largest weight (where every query looks most)",
+}
+AUTO_QUANTILE_TOKENS = 48  # from this many tokens on, "auto" uses the quantile
 SELECTED = "#d62728"
 
 
@@ -93,9 +103,13 @@ def thumbnail_grid(
         "hovertemplate": f"%{{y}}<br>%{{x}}<br>{how} of a cell %{{z:.3f}}<extra></extra>",
     }
     centre = (cells - 1) // 2
+    # the height follows the grid's shape for a ~650 px wide column; no scaleanchor: a square
+    # aspect forced on a fixed height left a ~200 px blank band under the head labels
     layout = base_layout_dict(
-        title, height=int(min(900, max(260, 90 + n_layers * 900 / max(n_heads, 1) * 0.9)))
+        title, height=int(min(900, max(220, 80 + n_layers * 620 / max(n_heads, 1))))
     )
+    layout["title"] = {**layout["title"], **TITLE_OVER_TOP_TICKS}
+    layout["margin"] = {**layout["margin"], "t": top_margin(["H12"])}
     layout.update(
         xaxis={
             "type": "category",
@@ -115,7 +129,6 @@ def thumbnail_grid(
             "showgrid": False,
             "zeroline": False,
             "range": [canvas.shape[0] - 0.5, -0.5],
-            "scaleanchor": "x",
         },
         coloraxis={
             "colorscale": COLOURSCALE,
@@ -131,7 +144,40 @@ def thumbnail_grid(
             raise ValueError(f"selected {selected} outside {n_layers} layers x {n_heads} heads")
         # category positions are column/row indices; cell k spans k - 0.5 .. k + 0.5
         layout["shapes"] = [_selection_box(head * step - 1.0, layer * step - 1.0, cells + 1)]
-    return figure_from_parts([trace], layout)
+    # one near-invisible marker on each thumbnail's centre: a click on it selects the head
+    # (Streamlit reports clicked points of scatter traces, not of heatmap cells)
+    picks = {
+        "type": "scatter",
+        "mode": "markers",
+        "x": [columns[h * step + centre] for _ in range(n_layers) for h in range(n_heads)],
+        "y": [rows[layer * step + centre] for layer in range(n_layers) for _ in range(n_heads)],
+        "customdata": [[layer, h] for layer in range(n_layers) for h in range(n_heads)],
+        "text": [
+            f"layer {layer + 1}, head {h + 1}: click to show it large"
+            for layer in range(n_layers)
+            for h in range(n_heads)
+        ],
+        "marker": {"size": 16, "opacity": 0.01, "color": "#000000"},
+        "hovertemplate": "%{text}<extra></extra>",
+        "showlegend": False,
+        "name": "heads",
+    }
+    return figure_from_parts([trace, picks], layout)
+
+
+def clicked_head(points: Sequence[dict], n_layers: int, n_heads: int) -> tuple[int, int] | None:
+    """The 0-based (layer, head) of a click on :func:`thumbnail_grid` (Streamlit's selection
+    points), or None when the click was not on a head marker or is out of range."""
+    for point in points or ():
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)) and len(data) == 2:
+            try:
+                layer, head = int(data[0]), int(data[1])
+            except (TypeError, ValueError):
+                continue
+            if 0 <= layer < n_layers and 0 <= head < n_heads:
+                return layer, head
+    return None
 
 
 def grid_frame(grid: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
@@ -163,6 +209,7 @@ def head_heatmap(
     head: int,
     special: np.ndarray | None = None,
     zmax: float | None = 1.0,
+    scale: str | None = None,
 ) -> go.Figure:
     """One head large: query tokens (rows) x key tokens (columns), each row summing to 1.
 
@@ -172,6 +219,7 @@ def head_heatmap(
         layer, head: 0-based; the title shows them 1-based.
         special: (T,) bool; special tokens are labelled in grey italics.
         zmax: top of the colour scale (1.0 fixed; None = the map's largest weight).
+        scale: one of ``SCALES`` (overrides ``zmax``): see :func:`head_scale`.
     """
     attention = np.asarray(attention)
     require_shape("attention", attention, (len(tokens), len(tokens)))
@@ -183,18 +231,26 @@ def head_heatmap(
             f"<i>{label}</i>" if is_special else label
             for label, is_special in zip(labels, special, strict=True)
         ]
-    top = float(attention.max()) if zmax is None else float(zmax)
+    shown, top = attention, float(attention.max()) if zmax is None else float(zmax)
+    bar_title = "attention"
+    if scale is not None:
+        shown, top, _ = head_scale(attention, scale)
+        if resolved_scale(scale, len(tokens)) == "row":
+            bar_title = "share of<br>row max"
     trace = {
         "type": "heatmap",
-        "z": attention.astype(np.float32),
+        "z": shown.astype(np.float32),
         "x": labels,
         "y": labels,
         "colorscale": COLOURSCALE,
         "zmin": 0.0,
         "zmax": top if top > 0 else 1.0,
         "hovertemplate": "query %{y} → key %{x}<br>weight %{z:.4f}<extra></extra>",
-        "colorbar": {"title": {"text": "attention"}, "thickness": 12},
+        "colorbar": {"title": {"text": bar_title}, "thickness": 12},
     }
+    if shown is not attention:  # rows rescaled: the hover still gives the weight itself
+        trace["customdata"] = attention.astype(np.float32)
+        trace["hovertemplate"] = "query %{y} → key %{x}<br>weight %{customdata:.4f}<extra></extra>"
     n = len(tokens)
     layout = base_layout_dict(
         f"Layer {layer + 1}, head {head + 1}", height=int(min(1000, max(380, 140 + 16 * n)))
@@ -208,7 +264,142 @@ def head_heatmap(
         },
         yaxis={"title": {"text": "query (attending)"}, "autorange": "reversed", "type": "category"},
     )
+    layout["title"] = {**layout["title"], **TITLE_OVER_TOP_TICKS}
+    layout["margin"] = {**layout["margin"], "t": top_margin(labels, -60, axis_title=True)}
     return figure_from_parts([trace], layout)
+
+
+def resolved_scale(scale: str, n_tokens: int) -> str:
+    """``"auto"`` made concrete: fixed for short texts, the quantile for long ones."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {list(SCALES)}")
+    if scale == "auto":
+        return "quantile" if n_tokens >= AUTO_QUANTILE_TOKENS else "fixed"
+    return scale
+
+
+def head_scale(attention: np.ndarray, scale: str) -> tuple[np.ndarray, float, str]:
+    """The values drawn, the top of the colour scale and a sentence saying so, for one head.
+
+    At 250 tokens a row's weights average 0.004: on a scale fixed at 1 the map is near blank.
+    ``"quantile"`` tops the scale at the 99th percentile, ``"row"`` divides each row by its max.
+    """
+    attention = np.asarray(attention, dtype=np.float64)
+    mode = resolved_scale(scale, attention.shape[0])
+    if mode == "fixed":
+        return attention, 1.0, "The colour scale runs from 0 to 1."
+    if mode == "max":
+        top = float(attention.max()) or 1.0
+        return attention, top, f"The colour scale runs up to this head's largest weight, {top:.3f}."
+    if mode == "quantile":
+        top = float(np.quantile(attention, 0.99)) or float(attention.max()) or 1.0
+        return (
+            attention,
+            top,
+            f"The colour scale runs up to {top:.3f}, the 99th percentile of this head's weights: "
+            "the top 1% are drawn at full colour.",
+        )
+    peaks = attention.max(axis=1, keepdims=True)
+    shown = np.divide(attention, peaks, out=np.zeros_like(attention), where=peaks > 0)
+    return (
+        shown,
+        1.0,
+        "Each row is divided by its own largest weight: colour shows where each query looks "
+        "most, not how much (hover for the weight).",
+    )
+
+
+def line_view(
+    tokens: Sequence[str],
+    attention: np.ndarray,
+    layer: int,
+    head: int,
+    focus: int | None = None,
+    min_weight: float = 0.02,
+    top_k: int = 12,
+) -> go.Figure:
+    """BertViz's line view of one head: the tokens twice, queries on the left, keys on the
+    right, one line per (query, key) whose opacity IS the attention weight (and width grows with
+    it); drawn from the same (T, T) array as :func:`head_heatmap`.
+
+    Args:
+        tokens: the T display tokens.
+        attention: (T, T), rows = queries, each summing to 1.
+        focus: a query index to isolate: its lines keep their weight as opacity, every other
+            line is drawn at a tenth of it.
+        min_weight, top_k: per query, lines under ``min_weight`` and beyond its ``top_k``
+            strongest are left out (uniform heads would draw T^2 faint lines).
+
+    Hovering a token lists its strongest keys; each line's hover gives its weight.
+    """
+    attention = np.asarray(attention, dtype=np.float64)
+    require_shape("attention", attention, (len(tokens), len(tokens)))
+    n = len(tokens)
+    if focus is not None and not 0 <= focus < n:
+        raise ValueError(f"focus {focus} outside {n} tokens")
+    labels = token_labels(tokens)
+    traces: list[dict] = []
+    for i in range(n):
+        order = np.argsort(-attention[i], kind="stable")[:top_k]
+        dim = focus is not None and i != focus
+        for j in order:
+            weight = float(attention[i, j])
+            if weight < min_weight:
+                break
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": [0.0, 1.0],
+                    "y": [-i, -int(j)],
+                    "opacity": round(weight * (0.1 if dim else 1.0), 6),
+                    "line": {
+                        "color": SELECTED if i == focus else "#0072B2",
+                        "width": 1 + 5 * weight,
+                    },
+                    "meta": [i, int(j)],
+                    "hovertemplate": f"{labels[i]} → {labels[int(j)]}: {weight:.3f}<extra></extra>",
+                    "showlegend": False,
+                }
+            )
+    tops = [
+        "<br>".join(
+            f"→ {labels[int(j)]} {attention[i, j]:.3f}"
+            for j in np.argsort(-attention[i], kind="stable")[:5]
+        )
+        for i in range(n)
+    ]
+    for side, x in (("query", 0.0), ("key", 1.0)):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "x": [x] * n,
+                "y": [-i for i in range(n)],
+                "text": labels,
+                "textposition": "middle left" if x == 0 else "middle right",
+                "marker": {"size": 6, "color": "#555555"},
+                "customdata": tops if side == "query" else None,
+                "hovertemplate": "%{text}<br>%{customdata}<extra>query</extra>"
+                if side == "query"
+                else "%{text}<extra>key</extra>",
+                "showlegend": False,
+                "name": side,
+            }
+        )
+    layout = base_layout_dict(
+        f"Layer {layer + 1}, head {head + 1}: line view", height=int(max(300, 90 + 22 * n))
+    )
+    layout.update(
+        xaxis={"visible": False, "range": [-0.9, 1.9], "fixedrange": True},
+        yaxis={"visible": False, "range": [-n + 0.5, 0.8], "fixedrange": True},
+        hovermode="closest",
+        annotations=[
+            {"x": 0.0, "y": 0.8, "text": "<b>query</b>", "showarrow": False, "xanchor": "right"},
+            {"x": 1.0, "y": 0.8, "text": "<b>key</b>", "showarrow": False, "xanchor": "left"},
+        ],
+    )
+    return figure_from_parts(traces, layout)
 
 
 def head_frame(tokens: Sequence[str], attention: np.ndarray) -> pd.DataFrame:
@@ -260,13 +451,22 @@ def summary_heatmap(
             colorscale="Viridis",
             zmin=0.0,
             zmax=top if top > 0 else 1.0,
-            texttemplate="%{z:.2f}",
+            texttemplate="%{z:.2f}" if n_heads <= 8 else "%{z:.1f}",
             hovertemplate="layer %{y}, head %{x}<br>" + escape(metric) + " %{z:.4f}<extra></extra>",
             colorbar={"title": unit, "thickness": 12},
         )
     )
     figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(type="category", side="top")
+    # head numbers upright (a narrow column turned "H1".."H12" on end, into the title)
+    figure.update_xaxes(
+        type="category",
+        side="top",
+        tickangle=0,
+        tickmode="array",
+        tickvals=[f"H{h + 1}" for h in range(n_heads)],
+        ticktext=[str(h + 1) for h in range(n_heads)],
+        title={"text": "head", "standoff": 2},
+    )
     if selected is not None:
         layer, head = selected
         figure.add_shape(
@@ -276,4 +476,10 @@ def summary_heatmap(
                 "yref": "y",
             }
         )
-    return base_layout(figure, f"Per head: {metric}", height=int(min(700, 130 + 34 * n_layers)))
+    figure.update_traces(textfont={"size": 11 if n_heads <= 8 else 9})
+    figure = base_layout(figure, f"Per head: {metric}", height=int(min(700, 130 + 34 * n_layers)))
+    # the head labels sit on top: the title goes above them, not over them
+    figure.update_layout(
+        title=TITLE_OVER_TOP_TICKS, margin={"t": top_margin(["12"], axis_title=True)}
+    )
+    return figure

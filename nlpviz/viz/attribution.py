@@ -14,13 +14,27 @@ import numpy as np
 import plotly.graph_objects as go
 
 from nlpviz.viz.common import (
-    DIVERGING,
     base_layout_dict,
+    class_colour,
     escape,
     figure_from_parts,
     require_shape,
+    rgb,
+    signed_scale,
     token_labels,
+    toward_against,
 )
+
+# Spearman's rho between rankings is not a class: a diverging purple-orange (ColorBrewer PuOr,
+# colour-blind safe) that no class colour of the app uses at its ends
+AGREEMENT_SCALE = [[0.0, "#b35806"], [0.5, "#f7f7f7"], [1.0, "#542788"]]
+# plain-language names of the faithfulness numbers, shown beside the jargon
+PLAIN = {
+    "aopc_deletion": "drop in P as the top words are removed (AOPC deletion)",
+    "aopc_insertion": "P regained as the top words are added back (AOPC insertion)",
+    "comprehensiveness": "drop when the top {k} words are removed (comprehensiveness@{k})",
+    "sufficiency": "drop when only the top {k} words are kept (sufficiency@{k})",
+}
 
 
 def shares(scores: np.ndarray) -> np.ndarray:
@@ -39,6 +53,16 @@ class GridRow:
     methods: tuple[str, ...]
     scores: np.ndarray  # (methods, tokens) raw scores
     captions: tuple[str, ...] = ()  # per method: the faithfulness line shown under the cell
+    target: int | None = None  # the class (or tag) explained: its colour is "toward"
+    n_classes: int = 2
+
+    @property
+    def colours(self) -> tuple[str, str]:
+        """(toward, against): the target's class colour and the other class's (grey when the
+        model has more than two classes), as on the probability bars."""
+        if self.target is None:
+            return class_colour(1), class_colour(0)
+        return toward_against(self.target, self.n_classes)
 
 
 def shared_bound(rows: Sequence[GridRow]) -> float:
@@ -80,13 +104,32 @@ def grid_figure(rows: Sequence[GridRow], title: str = "Attribution grid") -> go.
                 "y": [escape(m) for m in row.methods],
                 "xaxis": f"x{axis}",
                 "yaxis": f"y{axis}",
-                "coloraxis": "coloraxis",
+                "coloraxis": f"coloraxis{axis}",
                 "name": escape(row.model),
                 "hovertemplate": "%{y} · %{x}<br>share %{z:+.3f} · raw %{customdata:+.4g}"
                 f"<extra>{escape(row.model)}</extra>",
             }
         )
         layout[f"xaxis{axis}"] = {"tickangle": -45, "anchor": f"y{axis}", "automargin": True}
+        # one colour bar per row, beside it, in the colours of the class that row explains; the
+        # bound is the grid's, so the same share has the same strength in every row
+        toward, against = row.colours
+        bar_px = max(strip * heights[index], 90)
+        layout[f"coloraxis{axis}"] = {
+            "colorscale": signed_scale(toward, against),
+            "cmin": -bound,
+            "cmax": bound,
+            "colorbar": {
+                "title": {"text": "share" if index else "share of<br>|attribution|"},
+                "tickvals": [-bound, 0, bound],
+                "ticktext": [f"−{bound:.0%} against", "0", f"+{bound:.0%} toward"],
+                "lenmode": "pixels",
+                "len": bar_px,
+                "thickness": 14,
+                "y": (domain[0] + domain[1]) / 2,
+                "yanchor": "middle",
+            },
+        }
         layout[f"yaxis{axis}"] = {"domain": domain, "autorange": "reversed", "automargin": True}
         annotations.append(
             {
@@ -102,33 +145,32 @@ def grid_figure(rows: Sequence[GridRow], title: str = "Attribution grid") -> go.
         )
     layout["annotations"] = annotations
     layout["margin"] = dict(layout["margin"], t=80)  # room for the first model's name
-    layout["coloraxis"] = {
-        "colorscale": DIVERGING,
-        "reversescale": True,  # plotly's RdBu runs blue -> red: blue toward the target here
-        "cmin": -bound,
-        "cmax": bound,
-        "colorbar": {"title": {"text": "share of |attribution|"}},
-    }
     layout["height"] = plot_height + 80 + 110  # top margin (title, first name), bottom ticks
     layout["margin"] = dict(layout["margin"], b=110)
     return figure_from_parts(data, layout)
 
 
-def _shade(value: float, bound: float) -> str:
-    """Blue toward the target, red against; alpha grows with |value| / bound."""
+def _shade(value: float, bound: float, colours: tuple[str, str]) -> str:
+    """The toward colour for a positive share, the against colour for a negative one; alpha
+    grows with |value| / bound."""
     alpha = min(1.0, abs(value) / bound) * 0.85 if bound > 0 else 0.0
-    colour = "33, 102, 172" if value >= 0 else "178, 24, 43"
-    return f"rgba({colour}, {alpha:.3f})"
+    return f"rgba({rgb(colours[0] if value >= 0 else colours[1])}, {alpha:.3f})"
 
 
-def token_html(tokens: Sequence[str], scores: np.ndarray, bound: float) -> str:
-    """Tokens as escaped HTML spans shaded by their share of the cell's |attribution|."""
+def token_html(
+    tokens: Sequence[str],
+    scores: np.ndarray,
+    bound: float,
+    colours: tuple[str, str] = (class_colour(1), class_colour(0)),
+) -> str:
+    """Tokens as escaped HTML spans shaded by their share of the cell's |attribution|, in
+    ``colours`` = (toward the target, against it)."""
     values = shares(scores)
     require_shape("scores", values, (len(tokens),))
     spans = [
         f'<span title="{escape(t).replace(chr(34), "&quot;")}: {v:+.3f}" '
-        f'style="background:{_shade(v, bound)};padding:1px 2px;margin:1px;border-radius:3px;'
-        f'display:inline-block">{escape(t)}</span>'
+        f'style="background:{_shade(v, bound, colours)};padding:1px 2px;margin:1px;'
+        f'border-radius:3px;display:inline-block">{escape(t)}</span>'
         for t, v in zip(tokens, values, strict=True)
     ]
     return '<div style="line-height:1.9;font-size:0.9rem">' + "".join(spans) + "</div>"
@@ -153,7 +195,7 @@ def curves_figure(
             "y": np.asarray(deletion, dtype=float).tolist(),
             "mode": "lines+markers",
             "name": "deletion (remove top tokens first)",
-            "line": {"color": "#b2182b"},
+            "line": {"color": "#D55E00"},
             "hovertemplate": "%{x:.0%} removed: P = %{y:.3f}<extra></extra>",
         },
         {
@@ -162,7 +204,7 @@ def curves_figure(
             "y": np.asarray(insertion, dtype=float).tolist(),
             "mode": "lines+markers",
             "name": "insertion (add top tokens first)",
-            "line": {"color": "#2166ac"},
+            "line": {"color": "#0072B2", "dash": "longdash"},
             "hovertemplate": "%{x:.0%} kept: P = %{y:.3f}<extra></extra>",
         },
         {
@@ -171,7 +213,7 @@ def curves_figure(
             "y": [probability, probability],
             "mode": "lines",
             "name": "P(target | full text)",
-            "line": {"color": "#7f8c8d", "dash": "dot"},
+            "line": {"color": "#999999", "dash": "dot"},
             "hoverinfo": "skip",
         },
     ]
@@ -184,7 +226,7 @@ def curves_figure(
                 "y": np.asarray(random_deletion, dtype=float).tolist(),
                 "mode": "lines",
                 "name": "deletion in random order (mean)",
-                "line": {"color": "#e67e22", "dash": "dash"},
+                "line": {"color": "#E69F00", "dash": "dash"},
             }
         )
     layout = base_layout_dict(title, height=380)
@@ -209,8 +251,7 @@ def agreement_figure(labels: Sequence[str], matrix: np.ndarray, title: str) -> g
             "y": shown,
             "text": text,
             "texttemplate": "%{text}",
-            "colorscale": DIVERGING,
-            "reversescale": True,  # blue: same ranking, red: opposite
+            "colorscale": AGREEMENT_SCALE,  # purple: same ranking, orange: opposite
             "zmin": -1,
             "zmax": 1,
             "colorbar": {"title": {"text": "ρ"}},
@@ -227,8 +268,10 @@ def top_words_figure(
     positive: Sequence[tuple[str, float, int]],
     negative: Sequence[tuple[str, float, int]],
     title: str,
+    colours: tuple[str, str] = (class_colour(1), class_colour(0)),
 ) -> go.Figure:
-    """Bars of the words with the highest and lowest mean attribution over a data set."""
+    """Bars of the words with the highest and lowest mean attribution over a data set, in
+    ``colours`` = (toward the target class, against it)."""
     rows = list(positive) + list(reversed(negative))
     words = [f"{escape(w)} ({c})" for w, _, c in rows]
     values = [float(v) for _, v, _ in rows]
@@ -238,7 +281,7 @@ def top_words_figure(
             "orientation": "h",
             "y": words,
             "x": values,
-            "marker": {"color": ["#2166ac" if v >= 0 else "#b2182b" for v in values]},
+            "marker": {"color": [colours[0] if v >= 0 else colours[1] for v in values]},
             "hovertemplate": "%{y}: mean %{x:+.4f}<extra></extra>",
         }
     ]

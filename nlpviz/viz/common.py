@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,17 +17,44 @@ pio.templates.default = "plotly_white"
 FONT = "Inter, 'Source Sans Pro', Arial, sans-serif"
 DIVERGING = "RdBu"
 SEQUENTIAL = "Viridis"
+# One colour-blind-safe palette (Okabe & Ito 2008) for classes everywhere: the probability bars,
+# attributions and heatmaps of a class share its colour. Class 0 (negative / rotten in the
+# binary tasks) is vermillion, class 1 (positive / fresh) blue.
 CLASS_COLOURS = (
-    "#c0392b",
-    "#27ae60",
-    "#2e86c1",
-    "#8e44ad",
-    "#d68910",
-    "#16a085",
-    "#7f8c8d",
-    "#e67e22",
-    "#2c3e50",
+    "#D55E00",  # vermillion
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#999999",  # grey
+    "#F0E442",  # yellow
+    "#000000",  # black
 )
+NEUTRAL = "#f7f7f7"
+
+
+def class_colour(index: int) -> str:
+    return CLASS_COLOURS[index % len(CLASS_COLOURS)]
+
+
+def toward_against(target: int, n_classes: int) -> tuple[str, str]:
+    """Colours of evidence toward ``target`` (its class colour) and against it (the other class's
+    colour in a binary task, else grey), so an attribution never contradicts the class bars."""
+    against = class_colour(1 - target) if n_classes == 2 and target in (0, 1) else "#999999"
+    return class_colour(target), against
+
+
+def signed_scale(toward: str, against: str) -> list[list]:
+    """A diverging plotly colour scale: ``against`` at the negative end, ``toward`` at the
+    positive end, near-white at zero."""
+    return [[0.0, against], [0.5, NEUTRAL], [1.0, toward]]
+
+
+def rgb(colour: str) -> str:
+    """``"#0072B2"`` -> ``"0,114,178"`` for ``rgba(...)`` in HTML."""
+    colour = colour.lstrip("#")
+    return ",".join(str(int(colour[i : i + 2], 16)) for i in (0, 2, 4))
 
 
 def export_config(filename: str) -> dict:
@@ -84,6 +112,20 @@ def base_layout_dict(title: str, height: int = 360) -> dict:
     }
 
 
+# A title pinned to the top edge of the figure: with a top margin that holds it AND the tick
+# labels drawn above the plot (side="top"), the two never overlap (plotly's title automargin
+# does not count top tick labels). See ``top_margin``.
+TITLE_OVER_TOP_TICKS = {"yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 12}}
+TITLE_ROOM = 44  # px: the title line and its padding
+
+
+def top_margin(labels: Sequence[str], angle: float = 0.0, axis_title: bool = False) -> int:
+    """Top margin (px) for a title over tick ``labels`` drawn on top at ``angle`` degrees."""
+    longest = max((len(str(label)) for label in labels), default=0)
+    tick = 18 if not angle else min(140, 7 * longest * abs(np.sin(np.radians(angle))) + 10)
+    return int(TITLE_ROOM + tick + (22 if axis_title else 0))
+
+
 def figure_from_parts(data: list[dict], layout: dict) -> go.Figure:
     """A figure from known-good trace and layout dicts, built without plotly's per-property
     validation (which dominated the attention views' build time); Streamlit validates the
@@ -93,21 +135,76 @@ def figure_from_parts(data: list[dict], layout: dict) -> go.Figure:
     return figure
 
 
-PRESENTATION_FONT = 18
+PRESENTATION_FONT = 18  # body text, legends, axis titles
+PRESENTATION_TICK_FONT = 16  # tick labels (token axes are dense; 16 px still reads at the back)
+PRESENTATION_TITLE_FONT = 22
 PRESENTATION_HEIGHT_SCALE = 1.25
 
 
+def _bigger(font: dict | None, size: int) -> dict:
+    """``font`` with at least ``size`` px (an explicit larger size is kept)."""
+    font = dict(font or {})
+    font["size"] = max(size, int(font.get("size") or 0))
+    return font
+
+
 def presentation_figure(figure: go.Figure) -> dict:
-    """The figure for a projector: larger type and a taller plot, as a new dict (the original
-    may be cached and shared by other sessions, so it is never changed)."""
+    """The figure for a projector, as a new dict (the original may be cached and shared by other
+    sessions, so it is never changed).
+
+    Every font is set explicitly: Streamlit's plotly theme gives axes, legends and colour bars
+    their own 12 px fonts, which a larger ``layout.font`` alone does not override. The margins
+    grow with the title so a larger title does not run into subplot titles or the legend.
+    """
     spec = figure.to_dict()
     layout = spec.setdefault("layout", {})
-    font = dict(layout.get("font") or {})
-    font["size"] = max(PRESENTATION_FONT, int(font.get("size") or 0))
-    layout["font"] = font
+    layout["font"] = _bigger(layout.get("font"), PRESENTATION_FONT)
     title = layout.get("title")
-    if isinstance(title, dict):
-        layout["title"] = {**title, "font": {**(title.get("font") or {}), "size": 22}}
+    if isinstance(title, dict) and title.get("text"):
+        layout["title"] = {**title, "font": _bigger(title.get("font"), PRESENTATION_TITLE_FONT)}
+    layout["legend"] = {
+        **(layout.get("legend") or {}),
+        "font": _bigger((layout.get("legend") or {}).get("font"), PRESENTATION_FONT),
+    }
+    for name in list(layout):
+        if not name.startswith(("xaxis", "yaxis", "coloraxis")):
+            continue
+        axis = dict(layout[name] or {})
+        if name.startswith("coloraxis"):
+            colorbar = dict(axis.get("colorbar") or {})
+            colorbar["tickfont"] = _bigger(colorbar.get("tickfont"), PRESENTATION_TICK_FONT)
+            axis["colorbar"] = colorbar
+        else:
+            axis["tickfont"] = _bigger(axis.get("tickfont"), PRESENTATION_TICK_FONT)
+            axis_title = axis.get("title")
+            if isinstance(axis_title, str):
+                axis_title = {"text": axis_title}
+            if axis_title:
+                axis["title"] = {
+                    **axis_title,
+                    "font": _bigger(axis_title.get("font"), PRESENTATION_FONT),
+                }
+            axis["automargin"] = True
+        layout[name] = axis
+    for name in ("xaxis", "yaxis"):  # figures that never named an axis still get big ticks
+        layout.setdefault(name, {"tickfont": {"size": PRESENTATION_TICK_FONT}, "automargin": True})
+    for annotation in layout.get("annotations") or []:  # subplot titles, labels on the plot
+        annotation["font"] = _bigger(annotation.get("font"), PRESENTATION_FONT)
+    for trace in spec.get("data") or []:
+        colorbar = trace.get("colorbar") or (trace.get("marker") or {}).get("colorbar")
+        if colorbar is None and trace.get("type") in ("heatmap", "contour", "surface"):
+            colorbar = trace.setdefault("colorbar", {})
+        if isinstance(colorbar, dict):
+            colorbar["tickfont"] = _bigger(colorbar.get("tickfont"), PRESENTATION_TICK_FONT)
+            bar_title = colorbar.get("title")
+            if isinstance(bar_title, str):
+                bar_title = colorbar["title"] = {"text": bar_title}
+            if isinstance(bar_title, dict):
+                bar_title["font"] = _bigger(bar_title.get("font"), PRESENTATION_TICK_FONT)
+    margin = dict(layout.get("margin") or {})
+    if "t" in margin:  # the title sits in the top margin: room for its larger line
+        margin["t"] = max(int(margin["t"]) + 16, 70)
+        layout["margin"] = margin
     if layout.get("height"):
         layout["height"] = int(layout["height"] * PRESENTATION_HEIGHT_SCALE)
     return spec
@@ -170,6 +267,19 @@ def probability_bars(
         xaxis={"range": [0, 1], "title": {"text": "probability"}},
         yaxis={"autorange": "reversed"},
     )
+    if len(class_names) > 3:
+        # many classes (HAN's nine outlets): a legend beside a short plot became a tiny scroll
+        # box showing three; lay it out in rows under the axis instead, with room for them
+        legend_rows = -(-len(class_names) // 4)
+        layout["legend"] = {
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+        }
+        layout["margin"] = {**layout["margin"], "b": 30 + 26 * legend_rows}
+        layout["height"] += 30 + 26 * legend_rows
     # built unvalidated from known-good dicts: validating one bar per class (nine for HAN)
     # was a fifth of a page view under classroom load
     return figure_from_parts(traces, layout)
@@ -194,3 +304,56 @@ def learning_curves(histories: dict[str, list[dict]]) -> go.Figure:
         yaxis={"title": {"text": "dev accuracy"}, "tickformat": ".0%"},
     )
     return figure_from_parts(traces, layout)
+
+
+# ---- tokens as people read them ------------------------------------------------------------
+
+_SPACE_MARKS = ("Ġ", "▁")  # byte-level BPE (RoBERTa) and SentencePiece (DeBERTaV3) word starts
+_CONTINUATION = "##"  # WordPiece (BERT) piece inside a word
+
+
+def human_token(piece: str) -> str:
+    """One model piece as a label for people: ``"Ġthe"`` and ``"▁the"`` read ``"the"``, a
+    WordPiece continuation ``"##ing"`` reads ``"…ing"`` (the rest of a word), special tokens
+    (``[UNK]``, ``<s>``) and ordinary words stay as they are. Case is kept."""
+    if piece.startswith(_CONTINUATION) and len(piece) > len(_CONTINUATION):
+        return "…" + piece[len(_CONTINUATION) :]
+    for mark in _SPACE_MARKS:
+        if piece.startswith(mark) and len(piece) > len(mark):
+            return piece[len(mark) :]
+    return piece
+
+
+def human_words(pieces: Sequence[str]) -> list[str]:
+    """Pieces joined into the words people read: ``["play", "##ing"]`` -> ``["playing"]``,
+    ``["ĠThe", "Ġplay", "ing"]`` -> ``["The", "playing"]``.
+
+    A ``##`` piece always joins the word before it; in a text with ``Ġ``/``▁`` word starts, a
+    piece without one joins the word before it too.
+    """
+    marked = any(p.startswith(_SPACE_MARKS) for p in pieces)
+    words: list[str] = []
+    for piece in pieces:
+        joins = piece.startswith(_CONTINUATION) or (
+            marked and not piece.startswith(_SPACE_MARKS) and piece.isalnum()
+        )
+        if joins and words:
+            words[-1] += piece.removeprefix(_CONTINUATION)
+        else:
+            words.append(human_token(piece))
+    return words
+
+
+def quoted(word: str) -> str:
+    """A word quoted for prose: ``“the”``."""
+    return f"“{word}”"
+
+
+# **bold**, *em*, `code`, and _em_ / __bold__ only at word edges (snake_case stays as typed)
+_EMPHASIS = re.compile(r"(\*\*|\*|`)(?=\S)(.+?)(?<=\S)\1|(?<!\w)(__|_)(?=\S)(.+?)(?<=\S)\3(?!\w)")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown emphasis dropped for plain-text labels (a selectbox option shows ``*it*``
+    literally): ``"*it* finds the animal"`` -> ``"it finds the animal"``."""
+    return _EMPHASIS.sub(lambda m: m.group(2) or m.group(4), markdown)

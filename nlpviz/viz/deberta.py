@@ -15,7 +15,15 @@ import plotly.graph_objects as go
 import torch
 
 from nlpviz.models.encoders import log_bucket_positions
-from nlpviz.viz.common import DIVERGING, base_layout, escape, require_shape, token_labels
+from nlpviz.viz.common import (
+    DIVERGING,
+    TITLE_OVER_TOP_TICKS,
+    base_layout,
+    escape,
+    require_shape,
+    token_labels,
+    top_margin,
+)
 
 TERMS = ("c2c", "c2p", "p2c")
 TERM_NAMES = {
@@ -105,6 +113,7 @@ def score_maps(
                     "side": "top",
                     "showticklabels": n <= 48,
                     "title": {"text": TERM_NAMES[name], "standoff": 4},
+                    "automargin": True,
                 },
                 f"yaxis{suffix}": {
                     "anchor": f"x{suffix}",
@@ -128,8 +137,9 @@ def score_maps(
     height = int(min(620, max(340, 160 + 4.5 * n)))
     title = f"Score terms, layer {layer + 1}, head {head + 1}"
     figure = base_layout(figure, title, height=height + 80)
-    # the panels' names and tokens sit above the maps; leave the figure's title room above them
-    figure.update_layout(margin={"t": 150})
+    # the panels' names and tokens sit above the maps: plotly puts the title above them
+    room = top_margin(labels if n <= 48 else [], -60, axis_title=True)
+    figure.update_layout(margin={"t": room}, title=TITLE_OVER_TOP_TICKS)
     return figure
 
 
@@ -220,7 +230,8 @@ def term_share_heatmap(shares: np.ndarray, selected: tuple[int, int] | None = No
                     "domain": domains[i],
                     "type": "category",
                     "side": "top",
-                    "title": {"text": TERM_NAMES[name], "standoff": 4},
+                    "title": {"text": name, "standoff": 4},  # c2c, c2p, p2c: three narrow panels
+                    "automargin": True,
                 },
                 f"yaxis{suffix}": {
                     "anchor": f"x{suffix}",
@@ -254,7 +265,12 @@ def term_share_heatmap(shares: np.ndarray, selected: tuple[int, int] | None = No
         showlegend=False,
     )
     height = int(min(600, 150 + 34 * n_layers))
-    return base_layout(figure, "Share of each score term, per head", height=height)
+    figure = base_layout(figure, "Share of each score term, per head", height=height)
+    # the panel names and head labels sit above the maps: the title goes above them
+    figure.update_layout(
+        title=TITLE_OVER_TOP_TICKS, margin={"t": top_margin(heads, axis_title=True)}
+    )
+    return figure
 
 
 def shares_frame(shares: np.ndarray) -> pd.DataFrame:
@@ -312,7 +328,10 @@ def bucket_matrix(tokens: Sequence[str], buckets: np.ndarray, position_buckets: 
         title="query i", type="category", autorange="reversed", showticklabels=n <= 64
     )
     height = int(min(700, max(360, 140 + 5 * n)))
-    return base_layout(figure, "Relative-position buckets δ(i, j)", height=height)
+    figure = base_layout(figure, "Relative-position buckets δ(i, j)", height=height)
+    room = top_margin(_labels(tokens, None) if n <= 64 else [], -60, axis_title=True)
+    figure.update_layout(title=TITLE_OVER_TOP_TICKS, margin={"t": room})  # title above "key j"
+    return figure
 
 
 def bucket_values(

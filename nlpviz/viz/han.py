@@ -8,10 +8,26 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from nlpviz.viz.common import DIVERGING, base_layout, escape, require_shape
+from nlpviz.viz.common import (
+    base_layout,
+    class_colour,
+    escape,
+    require_shape,
+    rgb,
+    signed_scale,
+)
 
-SENTENCE_RGB = "214,39,40"  # the paper's red sentence bars
-WORD_RGB = "31,119,180"  # and blue words
+# The paper shades sentences red and words blue. Attention is a weight, not a class: here the
+# sentence bars take Okabe-Ito orange and the words sky blue (both colour-blind safe), so neither
+# reads as a class colour of the probability bars (vermillion and blue for two classes).
+SENTENCE_COLOUR = "#E69F00"
+WORD_COLOUR = "#0072B2"
+SENTENCE_RGB = rgb(SENTENCE_COLOUR)
+WORD_RGB = rgb(WORD_COLOUR)
+SENTENCE_SCALE = [[0.0, "#fdf3dc"], [1.0, SENTENCE_COLOUR]]
+WORD_SCALE = [[0.0, "#eef5fb"], [1.0, WORD_COLOUR]]
+# cells wider than this show their word on hover only (the text would not fit)
+MAX_WORDS_ON_CELLS = 30
 
 
 def _check_document(
@@ -115,7 +131,7 @@ def sentence_attention_bars(
             orientation="h",
             marker={
                 "color": weights,
-                "colorscale": "Reds",
+                "colorscale": SENTENCE_SCALE,
                 "cmin": 0,
                 "cmax": max(weights.max(), 1e-9),
             },
@@ -134,13 +150,28 @@ def sentence_attention_bars(
     return base_layout(figure, "Sentence attention", height=min(140 + 22 * len(weights), 4000))
 
 
+def _cell_words(sentences: Sequence[Sequence[str]], width: int) -> list[list[str]]:
+    """The words as written on the heatmap's cells, cut to fit a cell ("governm…"; the whole
+    word is on hover)."""
+    fits = 10 if width <= 12 else 7 if width <= 20 else 5
+    cells = [["" for _ in range(width)] for _ in sentences]
+    for i, words in enumerate(sentences):
+        for j, token in enumerate(words):
+            cells[i][j] = escape(token if len(token) <= fits else token[: fits - 1] + "…")
+    return cells
+
+
 def word_attention_heatmap(
     sentences: Sequence[Sequence[str]],
     sentence_weights: np.ndarray,
     word_weights: Sequence[np.ndarray],
     scale_by_sentence: bool = True,
 ) -> go.Figure:
-    """Sentences x word positions, shaded by (optionally scaled) word attention; hover = word."""
+    """Sentences x word positions, shaded by (optionally scaled) word attention.
+
+    The words are written on their cells (up to ``MAX_WORDS_ON_CELLS`` words per sentence; on
+    hover always), and the sentence axis has one integer tick per sentence.
+    """
     _check_document(sentences, sentence_weights, word_weights)
     shown = shown_word_weights(sentence_weights, word_weights, scale_by_sentence)
     width = max((len(s) for s in sentences), default=1)
@@ -150,29 +181,62 @@ def word_attention_heatmap(
         z[i, : len(words)] = weights
         for j, token in enumerate(words):
             text[i][j] = escape(token)
+    on_cells = width <= MAX_WORDS_ON_CELLS
+    rows = list(range(1, len(sentences) + 1))  # sentences numbered from 1, as in the bars
     figure = go.Figure(
         go.Heatmap(
             z=np.round(z, 5),
-            y=list(range(1, len(sentences) + 1)),  # sentences numbered from 1, as in the bars
+            x=list(range(1, width + 1)),
+            y=rows,
             customdata=text,
-            colorscale="Blues",
+            text=_cell_words(sentences, width) if on_cells else None,
+            texttemplate="%{text}" if on_cells else None,
+            textfont={"size": 11},
+            colorscale=WORD_SCALE,
             zmin=0.0,
+            xgap=1,
+            ygap=1,
             hovertemplate="sentence %{y}, word %{x}: %{customdata}<br>weight %{z:.4f}"
             "<extra></extra>",
-            colorbar={"title": "√α_i · α_it" if scale_by_sentence else "α_it"},
+            colorbar={
+                "title": {"text": "√α_i·α_it" if scale_by_sentence else "α_it", "side": "top"},
+                "nticks": 4,
+                "tickformat": ".2f",
+                "thickness": 14,
+                "lenmode": "pixels",
+                "len": max(120, 28 * len(sentences)),
+            },
         )
     )
-    figure.update_yaxes(autorange="reversed", title="sentence", tickformat="d")
-    figure.update_xaxes(title="word position in the sentence")
+    # one tick per sentence, integers only: plotly's auto ticks read "1, 1, 2, 2, 3" for two
+    figure.update_yaxes(
+        autorange="reversed",
+        title="sentence",
+        tickmode="array",
+        tickvals=rows if len(rows) <= 40 else rows[:: -(-len(rows) // 40)],
+    )
+    figure.update_xaxes(
+        title="word position in the sentence",
+        tickmode="linear",
+        dtick=1 if width <= MAX_WORDS_ON_CELLS else 5,
+        tick0=1,
+    )
     return base_layout(
-        figure, "Word attention per sentence", height=min(160 + 14 * len(sentences), 3000)
+        figure,
+        "Word attention per sentence",
+        height=min(max(260, 150 + (30 if on_cells else 16) * len(sentences)), 3000),
     )
 
 
 def attention_vs_attribution(
-    tokens: Sequence[str], attention: np.ndarray, attribution: np.ndarray, rho: float
+    tokens: Sequence[str],
+    attention: np.ndarray,
+    attribution: np.ndarray,
+    rho: float,
+    colours: tuple[str, str] = (class_colour(1), class_colour(0)),
 ) -> go.Figure:
-    """Scatter of each word's attention against its Integrated Gradients attribution."""
+    """Scatter of each word's attention against its Integrated Gradients attribution, coloured
+    ``colours`` = (toward the explained class, against it), as the probability bars colour it."""
     attention = np.asarray(attention, dtype=float)
     attribution = np.asarray(attribution, dtype=float)
     require_shape("attention", attention, (len(tokens),))
@@ -183,7 +247,13 @@ def attention_vs_attribution(
             x=attention,
             y=attribution,
             mode="markers",
-            marker={"color": attribution, "colorscale": DIVERGING, "cmin": -bound, "cmax": bound},
+            marker={
+                "color": attribution,
+                "colorscale": signed_scale(*colours),
+                "cmin": -bound,
+                "cmax": bound,
+                "line": {"width": 0.5, "color": "#666666"},  # near-white points stay visible
+            },
             customdata=[escape(t) for t in tokens],
             hovertemplate="%{customdata}<br>attention %{x:.4f}<br>IG %{y:+.4f}<extra></extra>",
         )

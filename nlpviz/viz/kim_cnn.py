@@ -9,10 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nlpviz.viz.common import (
-    DIVERGING,
+    CLASS_COLOURS,
     base_layout,
     escape,
     require_shape,
+    rgb,
+    signed_scale,
     token_labels,
 )
 
@@ -82,7 +84,8 @@ def feature_map_heatmap(
         title="",
     )
     figure.update_layout(showlegend=False)
-    height = 160 + 16 * len(filters)
+    # short texts and few filters still get a readable plot, not a squashed strip of rows
+    height = max(320, 160 + 16 * len(filters))
     return base_layout(figure, f"Width-{width} filters x window positions", height=height)
 
 
@@ -106,8 +109,15 @@ def feature_map_frame(
     return pd.DataFrame(rows)
 
 
-def attribution_bars(tokens: Sequence[str], scores: np.ndarray, target_name: str) -> go.Figure:
-    """Signed per-token attributions, red for against and blue for toward the target class."""
+def attribution_bars(
+    tokens: Sequence[str],
+    scores: np.ndarray,
+    target_name: str,
+    toward: str = CLASS_COLOURS[1],
+    against: str = CLASS_COLOURS[0],
+) -> go.Figure:
+    """Signed per-token attributions: ``toward`` the target class in its colour, ``against`` in
+    the other class's (the same colours as the probability bars)."""
     scores = np.asarray(scores, dtype=float)
     require_shape("scores", scores, (len(tokens),))
     bound = float(np.abs(scores).max()) or 1.0
@@ -115,7 +125,12 @@ def attribution_bars(tokens: Sequence[str], scores: np.ndarray, target_name: str
         go.Bar(
             x=list(range(len(tokens))),
             y=scores,
-            marker={"color": scores, "colorscale": DIVERGING, "cmin": -bound, "cmax": bound},
+            marker={
+                "color": scores,
+                "colorscale": signed_scale(toward, against),
+                "cmin": -bound,
+                "cmax": bound,
+            },
             customdata=[escape(t) for t in tokens],
             hovertemplate="%{customdata}: %{y:+.4f}<extra></extra>",
         )
@@ -156,17 +171,23 @@ def highlight_spans_html(
     return '<div style="line-height:2;font-size:1.05rem">' + " ".join(pieces) + "</div>"
 
 
-def attribution_html(tokens: Sequence[str], scores: np.ndarray) -> str:
-    """Tokens as escaped HTML, each shaded by its signed attribution (blue toward, red against)."""
+def attribution_html(
+    tokens: Sequence[str],
+    scores: np.ndarray,
+    toward: str = CLASS_COLOURS[1],
+    against: str = CLASS_COLOURS[0],
+) -> str:
+    """Tokens as escaped HTML, each shaded by its signed attribution (``toward`` the target
+    class in its colour, ``against`` in the other's)."""
     scores = np.asarray(scores, dtype=float)
     require_shape("scores", scores, (len(tokens),))
     bound = float(np.abs(scores).max()) or 1.0
     pieces = []
     for token, score in zip(tokens, scores, strict=True):
         alpha = min(1.0, abs(score) / bound) * 0.8
-        rgb = "33,102,172" if score >= 0 else "178,24,43"
+        shade = rgb(toward if score >= 0 else against)
         pieces.append(
-            f'<span title="{score:+.4f}" style="background:rgba({rgb},{alpha:.2f});'
+            f'<span title="{score:+.4f}" style="background:rgba({shade},{alpha:.2f});'
             f'padding:1px 3px;border-radius:3px">{escape(token)}</span>'
         )
     return '<div style="line-height:2.1;font-size:1.05rem">' + " ".join(pieces) + "</div>"

@@ -260,6 +260,16 @@ def attention_frame(
     )
 
 
+def first_words(sentence: str, words: int = 3, max_chars: int = 22) -> str:
+    """A short label for a sentence: its first ``words`` words (at most ``max_chars``), with an
+    ellipsis when something was left out."""
+    parts = sentence.split()
+    label = " ".join(parts[:words])
+    if len(label) > max_chars:
+        label = label[: max_chars - 1].rstrip()
+    return label + ("…" if label != " ".join(parts) else "")
+
+
 def sentence_space_figure(
     coords: dict[str, np.ndarray],
     sentences: Sequence[str],
@@ -277,7 +287,9 @@ def sentence_space_figure(
             f"{escape(m)} (PC1 {explained[m][0]:.0%}, PC2 {explained[m][1]:.0%})" for m in names
         ],
     )
-    short = [escape(s if len(s) <= 40 else s[:39] + "…") for s in sentences]
+    full = [escape(s) for s in sentences]
+    # each point names its sentence by its first words; the whole sentence is on hover
+    labels = [f"{i + 1}. {escape(first_words(s))}" for i, s in enumerate(sentences)]
     for col, name in enumerate(names, start=1):
         points = np.asarray(coords[name])
         require_shape(f"coords[{name}]", points, (len(sentences), 2))
@@ -285,11 +297,13 @@ def sentence_space_figure(
             x=points[:, 0],
             y=points[:, 1],
             mode="markers+text",
-            text=[str(i + 1) for i in range(len(sentences))],
+            text=labels,
             textposition="top center",
+            textfont={"size": 11},
+            cliponaxis=False,
             marker={"size": 11, "color": [CLASS_COLOURS[i % 9] for i in range(len(sentences))]},
-            customdata=short,
-            hovertemplate="%{text}. %{customdata}<extra></extra>",
+            customdata=full,
+            hovertemplate="%{customdata}<extra></extra>",
             name=escape(name),
             showlegend=False,
             row=1,
