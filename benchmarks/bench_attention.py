@@ -22,7 +22,7 @@ repeated, the script asserts the count):
   the same way, and the same token ids: its build time (not counting its forward pass) and the
   size of the HTML it returns. BertViz is not an nlpviz requirement: it is installed with
   ``pip install --no-deps --target`` into a directory of its own (default
-  /tmp/nlpviz-bench-bertviz, with IPython, which ``head_view`` imports, in a sub-directory)
+  ``$NLPVIZ_CACHE/bench-bertviz``, with IPython, which ``head_view`` imports, in a sub-directory)
   and runs in a subprocess of the same interpreter with that directory on ``PYTHONPATH``.
 
 Both sides use one torch thread, as the app server does (``configure_serving_threads``).
@@ -53,10 +53,9 @@ for _path in (REPO_ROOT, BENCH_DIR):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 from bench_kim_cnn import cpu_model, streamlit_serialise, summary_ms, verdict  # noqa: E402
 
+from nlpviz import settings  # noqa: E402
 from nlpviz.analysis.attention import AttentionView, pooled_grid, summarise_view  # noqa: E402
 from nlpviz.device import configure_serving_threads  # noqa: E402
 from nlpviz.models.hf_encoder import MINILM, encode_attention, load_encoder  # noqa: E402
@@ -65,7 +64,7 @@ from nlpviz.viz.common import figure_json_bytes  # noqa: E402
 
 LENGTHS = (32, 128, 512)
 BERTVIZ_VERSION = "1.4.1"
-DEFAULT_BERTVIZ_DIR = Path("/tmp/nlpviz-bench-bertviz")
+DEFAULT_BERTVIZ_DIR = settings.cache_dir() / "bench-bertviz"
 
 # Targets (see the issue): checked and printed with PASS/FAIL.
 SPEEDUP_TARGET_128 = 10.0  # BertViz head_view build / our text-to-view time, at 128 tokens
@@ -338,7 +337,9 @@ def run_bertviz_on_arrays(source: BenchSource, texts: dict, repeats: int, direct
         inputs.append(
             {"npz": str(path), "tokens": view.tokens, "repeats": 1 if n >= 512 else repeats}
         )
-    env = dict(os.environ, PYTHONPATH=bertviz_path(directory))
+    env = dict(
+        settings.process_environment(), PYTHONPATH=bertviz_path(directory), HF_HUB_OFFLINE="1"
+    )
     done = subprocess.run(
         [sys.executable, "-c", BERTVIZ_ARRAYS_SCRIPT],
         input=json.dumps({"inputs": inputs}),
@@ -373,7 +374,9 @@ def ensure_bertviz(directory: Path) -> None:
 
 
 def run_bertviz(hf_dir: str, inputs: list[dict], directory: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=bertviz_path(directory), HF_HUB_OFFLINE="1")
+    env = dict(
+        settings.process_environment(), PYTHONPATH=bertviz_path(directory), HF_HUB_OFFLINE="1"
+    )
     job = json.dumps({"dir": hf_dir, "inputs": inputs})
     done = subprocess.run(
         [sys.executable, "-c", BERTVIZ_SCRIPT],

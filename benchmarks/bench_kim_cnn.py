@@ -53,6 +53,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from nlpviz import settings  # noqa: E402
 from nlpviz.analysis import kim_cnn as analysis  # noqa: E402
 from nlpviz.checkpoints import load_checkpoint  # noqa: E402
 from nlpviz.data.tokenize import word_tokenize  # noqa: E402
@@ -397,7 +398,6 @@ def cold_start(page: str, timeout: float) -> dict:
     browser_ok = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
     driver = None
     user_data_dir = tempfile.mkdtemp(prefix="bench-chromium-")
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch anything
     if browser_ok:
         try:
             start = time.perf_counter()
@@ -420,7 +420,7 @@ def cold_start(page: str, timeout: float) -> dict:
         "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(settings.process_environment(), PYTHONUNBUFFERED="1")
     t0 = time.perf_counter()
     server = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,

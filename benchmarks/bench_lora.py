@@ -38,8 +38,6 @@ for _path in (REPO_ROOT, BENCH_DIR):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 from bench_kim_cnn import cpu_model, summary_ms  # noqa: E402
 
 SENTENCE = (

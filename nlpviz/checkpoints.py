@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from nlpviz import REPO_ROOT
+from nlpviz import settings
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
@@ -33,7 +32,7 @@ class CheckpointError(RuntimeError):
 
 def checkpoint_root() -> Path:
     """Folder that holds all checkpoints (``NLPVIZ_CHECKPOINTS`` overrides the repository's)."""
-    return Path(os.environ.get("NLPVIZ_CHECKPOINTS", REPO_ROOT / "checkpoints"))
+    return settings.checkpoints_dir()
 
 
 def train_command(name: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from nlpviz import settings
 
 
 def pick_device(force_cpu: bool = False, requested: str | None = None) -> torch.device:
@@ -45,5 +45,5 @@ def configure_serving_threads() -> int:
     threads waiting on each other, a 2 ms forward pass took 100 ms whenever the other core was
     busy (benchmarks/bench_kim_cnn.py). Returns the thread count now in force.
     """
-    torch.set_num_threads(int(os.environ.get("NLPVIZ_TORCH_THREADS", "1")))
+    torch.set_num_threads(settings.torch_threads())
     return torch.get_num_threads()

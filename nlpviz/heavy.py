@@ -12,22 +12,19 @@ Plain Python (no streamlit): ``nlpviz.ui.heavy`` draws the waiting line for a pa
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 
-DISABLE_ENV = "NLPVIZ_DISABLE_HEAVY_WORK"
-LEGACY_DISABLE_ENV = "NLPVIZ_DISABLE_LIVE_TRAINING"  # older name; it still turns heavy work off
+from nlpviz import settings
 
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+DISABLE_ENV = settings.DISABLE_HEAVY_WORK.name
+LEGACY_DISABLE_ENV = settings.DISABLE_LIVE_TRAINING.name  # older name; still turns heavy work off
 
 
 def heavy_work_disabled() -> bool:
     """True when the server's owner turned heavy work off (a config setting: env variable)."""
-    return _truthy(os.environ.get(DISABLE_ENV)) or _truthy(os.environ.get(LEGACY_DISABLE_ENV))
+    return settings.heavy_work_disabled()
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nlpviz import settings
+
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 2
@@ -94,12 +96,13 @@ class SandboxCrashed(SandboxError):
 def _child_env(folder: Path) -> dict[str, str]:
     from nlpviz import REPO_ROOT
 
+    parent = settings.process_environment()
     env = {
         key: value
-        for key, value in os.environ.items()
-        if key in ("PATH", "LANG", "LC_ALL", "HOME", "VIRTUAL_ENV", "NLPVIZ_CACHE")
+        for key, value in parent.items()
+        if key in ("PATH", "LANG", "LC_ALL", "HOME", "VIRTUAL_ENV", settings.CACHE.name)
     }
-    path = [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    path = [str(REPO_ROOT)] + [p for p in parent.get("PYTHONPATH", "").split(os.pathsep) if p]
     env.update(
         PYTHONPATH=os.pathsep.join(path),
         TMPDIR=str(folder),

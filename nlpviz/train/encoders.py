@@ -18,7 +18,7 @@ compares the designs both at equal steps and at equal wall time. After training,
 probe on mean-pooled final states of the MR-like sentiment task (the Kim CNN's split) gives
 every design one downstream number on the same footing.
 
-Training resumes: state is saved every evaluation under ``~/.cache/nlpviz/train-state``.
+Training resumes: state is saved every evaluation under ``$NLPVIZ_CACHE/train-state``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from nlpviz import settings
 from nlpviz.analysis.encoders import cloze_scores, load_cloze
 from nlpviz.checkpoints import save_checkpoint
 from nlpviz.data.pretrain import (
@@ -57,7 +58,6 @@ from nlpviz.train.common import run_record, seed_everything
 
 log = logging.getLogger(__name__)
 
-CACHE = Path.home() / ".cache" / "nlpviz"
 EVAL_MASK_SEED = 20_190_101  # the held-out masks: drawn once, shared by every design
 RTD_WEIGHT = 50.0
 
@@ -145,7 +145,7 @@ def tokenizer_for(
             [kind, vocab_size, data.stats, [p["sha256"] for p in data.provenance]], sort_keys=True
         ).encode()
     ).hexdigest()[:16]
-    path = CACHE / "tokenizers" / f"{kind}-{key}.model"
+    path = settings.cache_dir() / "tokenizers" / f"{kind}-{key}.model"
     if not path.is_file():
         log.info("training the %s tokenizer", kind)
         proto = train_tokenizer((s for doc in data.train for s in doc), kind, vocab_size)
@@ -379,7 +379,7 @@ def long_from(recipe: EncoderRecipe) -> int:
 
 
 def _state_path(name: str) -> Path:
-    return CACHE / "train-state" / f"{name}.pt"
+    return settings.cache_dir() / "train-state" / f"{name}.pt"
 
 
 def at_wall_time(history: list[dict], budget_s: float) -> dict | None:

@@ -14,7 +14,7 @@ the paper's gradient-norm clipping at 5 and its uniform [-0.08, 0.08] initialisa
 The dev set is scored every ``eval_every`` updates with the wall time so far, so the page can
 compare the models at equal wall time. At the end: test perplexity (teacher forcing, per target
 piece, ``</s>`` included) and test BLEU (sacrebleu, beam search and greedy). Training resumes
-from ``~/.cache/nlpviz/train-state/<name>.pt``.
+from ``$NLPVIZ_CACHE/train-state/<name>.pt``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from nlpviz import settings
 from nlpviz.checkpoints import save_checkpoint
 from nlpviz.data.translation import (
     BOS_ID,
-    DEFAULT_DIR,
     EOS_ID,
     PAD_ID,
     SOURCE_TOKENIZER_FILE,
@@ -52,7 +52,6 @@ from nlpviz.train.common import run_record, seed_everything
 
 log = logging.getLogger(__name__)
 
-CACHE = Path.home() / ".cache" / "nlpviz"
 MODELS = ("lstm", "lstm-reversed", "lstm-attention", "transformer")
 PAPERS = {
     "lstm": "Sutskever, Vinyals & Le (2014), Sequence to Sequence Learning with Neural Networks",
@@ -117,7 +116,7 @@ def tokenizers(corpus: TranslationCorpus, vocab_size: int) -> tuple[PieceTokeniz
     key = hashlib.sha256(
         json.dumps([vocab_size, corpus.record["sha256"], corpus.split_seed]).encode()
     ).hexdigest()[:16]
-    folder = CACHE / "translation" / "tokenizers"
+    folder = settings.cache_dir() / "translation" / "tokenizers"
     out = []
     for side, index in (("en", 0), ("es", 1)):
         path = folder / f"{side}-{key}.model"
@@ -250,7 +249,7 @@ def bleu(hypotheses: list[str], references: list[str]) -> float:
 
 
 def _state_path(name: str) -> Path:
-    return CACHE / "train-state" / f"{name}.pt"
+    return settings.cache_dir() / "train-state" / f"{name}.pt"
 
 
 def learning_rate(step: int, recipe: TranslationRecipe) -> float:
@@ -271,7 +270,7 @@ def train_translation(
     if recipe.model not in MODELS:
         raise ValueError(f"unknown model {recipe.model!r}; one of {MODELS}")
     seed_everything(seed)
-    corpus = load_pairs(pairs_dir or DEFAULT_DIR, recipe.split_seed)
+    corpus = load_pairs(pairs_dir, recipe.split_seed)
     src_tok, tgt_tok = tokenizers(corpus, recipe.vocab_size)
     train = encode_pairs(corpus.train, src_tok, tgt_tok, recipe.max_pieces)
     # held-out pairs inside the training range (the page warns about longer input)
@@ -394,7 +393,7 @@ def train_translation(
         },
         "data": {
             **{k: v for k, v in corpus.record.items() if k != "path"},
-            "pairs_file": "~/.cache/nlpviz/translation/pairs.tsv (nlpviz data translation-pairs)",
+            "pairs_file": "$NLPVIZ_CACHE/translation/pairs.tsv (nlpviz data translation-pairs)",
             "split_seed": corpus.split_seed,
             "train_pairs": len(corpus.train),
             "train_pairs_used": len(train.src),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -30,7 +29,7 @@ import streamlit as st
 import torch
 from torch.nn import functional as F
 
-from nlpviz import heavy
+from nlpviz import heavy, settings
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.device import configure_serving_threads
 from nlpviz.heavy import HEAVY_LINE, Ticket, heavy_work_disabled
@@ -43,8 +42,8 @@ from nlpviz.viz.lora import Reference
 
 configure_serving_threads()
 
-SWEEP_ENV = "NLPVIZ_LORA_SWEEP"  # another sweep checkpoint (e.g. lora-sweep-quick) for development
-DEFAULT_SWEEP = "lora-sweep"
+SWEEP_ENV = settings.LORA_SWEEP.name  # another sweep (e.g. lora-sweep-quick) for development
+DEFAULT_SWEEP = settings.LORA_SWEEP.default
 KIM_REFERENCE = "kim-cnn-multichannel-mr"
 DISABLE_ENV = heavy.DISABLE_ENV
 LIVE_NAME = "lora-live"
@@ -55,7 +54,7 @@ ONE_POINT = 0.01
 
 def sweep_name() -> str:
     """The sweep checkpoint the page shows (``lora-sweep``; ``NLPVIZ_LORA_SWEEP`` overrides)."""
-    return os.environ.get(SWEEP_ENV, "").strip() or DEFAULT_SWEEP
+    return settings.lora_sweep_name()
 
 
 # ---- the sweep ---------------------------------------------------------------------------------

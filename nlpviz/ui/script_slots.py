@@ -21,15 +21,16 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from nlpviz import settings
+
 log = logging.getLogger(__name__)
 
-ENV = "NLPVIZ_CONCURRENT_RUNS"
-DEFAULT_RUNS = 1
+ENV = settings.CONCURRENT_RUNS.name
+DEFAULT_RUNS = int(settings.CONCURRENT_RUNS.default)
 
 _state = threading.local()  # .slots: the semaphore whose slot this thread's run holds now
 _slots: threading.BoundedSemaphore | None = None
@@ -37,12 +38,7 @@ _install_lock = threading.Lock()
 
 
 def _slot_count() -> int:
-    raw = os.environ.get(ENV, "").strip()
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_RUNS
-    except ValueError:
-        log.warning("%s=%r is not a number; using %d", ENV, raw, DEFAULT_RUNS)
-        return DEFAULT_RUNS
+    return settings.concurrent_runs()
 
 
 EXPECTED_PARAMETERS = ("self", "rerun_data")
