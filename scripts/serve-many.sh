@@ -6,7 +6,7 @@
 #
 # Students open http://THIS-MACHINE:PORT. Ctrl-C stops nginx and every app process.
 source "$(dirname "$0")/_venv.sh"
-install_requirements requirements.txt
+install_project
 PROCESSES="${1:-2}"
 PORT="${2:-8501}"
 FIRST_APP_PORT="${NLPVIZ_FIRST_APP_PORT:-8511}"
@@ -18,7 +18,7 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
 fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-PREFIX="${NLPVIZ_PROXY_DIR:-$HOME/.cache/nlpviz/proxy}"
+PREFIX="${NLPVIZ_PROXY_DIR:-${NLPVIZ_CACHE:-$HOME/.cache/nlpviz}/proxy}"
 mkdir -p "$PREFIX"
 
 upstreams=""

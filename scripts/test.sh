@@ -2,7 +2,7 @@
 # Set up .venv (first run only), make sure headless Chromium is there, run the whole test suite:
 # unit tests, Streamlit AppTest tests, the browser tests and the proxy test (nginx).
 source "$(dirname "$0")/_venv.sh"
-install_requirements requirements.txt requirements-dev.txt
+install_project dev
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/sbin/nginx ]; then
     echo "Installing Debian's chromium, chromium-driver and nginx for the browser and proxy tests…"
     SUDO=""

@@ -17,7 +17,7 @@ from nlpviz.data.chorales import (
     score_to_roll,
 )
 
-music21 = pytest.importorskip("music21", reason="music21 is in requirements.txt")
+music21 = pytest.importorskip("music21", reason="music21 is a dependency in pyproject.toml")
 
 
 def tiny_score(out_of_range: bool = False):

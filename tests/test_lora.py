@@ -164,7 +164,7 @@ def test_rank_above_the_matrix_size_is_refused_before_any_change():
 
 
 def test_parity_with_peft():
-    peft = pytest.importorskip("peft", reason="peft (requirements-dev.txt) is the reference")
+    peft = pytest.importorskip("peft", reason="peft (the dev extra) is the reference")
     base = tiny_bert(hidden=16, layers=2, seed=3)
     ours = copy.deepcopy(base)
     inject_lora(ours, r=4, alpha=8, dropout=0.0, targets=("query", "value"))

@@ -664,7 +664,7 @@ def load_chorales(split_seed: int = 7) -> ChoraleCorpus:
     from nlpviz.data.sources import MissingTrainingData
 
     if importlib.util.find_spec("music21") is None:
-        raise MissingTrainingData("music21 is not installed: pip install -r requirements.txt")
+        raise MissingTrainingData("music21 is not installed: pip install -e . (pyproject.toml)")
     names, rolls, stats = parse_corpus()
     seen: set[str] = set()
     kept_names, kept = [], []

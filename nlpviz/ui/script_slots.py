@@ -8,7 +8,7 @@ at once and the twentieth no later than before: in the load test the median time
 twenty sessions fell from 2.7 s to 1.2 s, and the slowest from 2.8 s to 2.0 s.
 
 Streamlit has no setting for this, so the script runner's run method is wrapped (Streamlit is
-pinned in requirements.txt; :func:`install` checks the signature of the method it wraps and
+pinned in pyproject.toml; :func:`install` checks the signature of the method it wraps and
 leaves it alone, with a warning, when it is not the expected one). Heavy work that
 runs for seconds or minutes (``nlpviz.ui.heavy``) gives its slot back while it waits and runs, so
 it never holds up the light page runs of other visitors, and so does a run that waits for a
