@@ -19,6 +19,7 @@ from nlpviz.data.translation import MAX_WORDS
 from nlpviz.data.user_input import clean_text
 from nlpviz.models.beam import MAX_BEAM
 from nlpviz.ui import translation as tr
+from nlpviz.ui.claims import show_verdicts
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.url_numbers import url_float, url_int
 from nlpviz.ui.widgets import (
@@ -264,14 +265,7 @@ if view == "translate":
     checks = claim_checks(cards)
     if checks:
         st.markdown("**Do our miniatures reproduce the papers' claims?**")
-        for check in checks:
-            verdict = {True: "✅ reproduced", False: "❌ not reproduced", None: "—"}[
-                check.reproduced
-            ]
-            st.markdown(
-                f"- **{check.claim}**: {verdict}. Paper: {escape_markdown(check.paper)}. "
-                f"Ours: {escape_markdown(check.ours)}."
-            )
+        show_verdicts(checks)
         data = next(iter(cards.values()))["data"]
         sizes = [card["parameters"] for card in cards.values()]
         low, high = f"{min(sizes) / 1e6:.1f}", f"{max(sizes) / 1e6:.1f}"

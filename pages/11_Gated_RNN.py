@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nlpviz.analysis.gated_rnn import unit_change, unit_order
+from nlpviz.analysis.gated_rnn import gated_vs_tanh, unit_change, unit_order
 from nlpviz.checkpoints import CheckpointError
 from nlpviz.data.chars import MAX_TEXT_CHARS, TextTooShort, prepare_text
 from nlpviz.data.chorales import (
@@ -22,6 +22,7 @@ from nlpviz.data.chorales import (
 from nlpviz.data.user_input import UploadError, decode_bytes
 from nlpviz.models.gated_rnn import CELLS, SHOWN
 from nlpviz.ui import gated_rnn as ui
+from nlpviz.ui.claims import show_verdict
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.untrusted import read_untrusted
 from nlpviz.ui.widgets import (
@@ -124,25 +125,6 @@ def results_table(cards: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gated_verdict(cards: dict[str, dict], what: str) -> str:
-    scores = {cell: metric_of(card)[1] for cell, card in cards.items()}
-    if "tanh" not in scores or len(scores) < 2:
-        return ""
-    gated = {c: v for c, v in scores.items() if c != "tanh"}
-    best = min(gated, key=gated.get)
-    beats = [figures.CELL_NAMES[c] for c, v in gated.items() if v < scores["tanh"]]
-    lose = [figures.CELL_NAMES[c] for c, v in gated.items() if v >= scores["tanh"]]
-    text = f"On {what}, "
-    if beats and not lose:
-        text += "both gated cells beat the tanh RNN, as in the paper"
-    elif beats:
-        text += f"{', '.join(beats)} beats the tanh RNN but {', '.join(lose)} does not"
-    else:
-        text += "neither gated cell beats the tanh RNN here, unlike the paper"
-    gap = scores["tanh"] - gated[best]
-    return text + f" (best: {figures.CELL_NAMES[best]}, {gap:+.3f} vs tanh)."
-
-
 # ---- learning curves ---------------------------------------------------------------------
 if view == "curves":
     for task, what, unit_label in (
@@ -198,9 +180,17 @@ if view == "curves":
             )
             figure_with_data(figure, curve_rows, f"{P}_{task}_curve_time", f"curves-{task}-time")
         st.dataframe(results_table(cards), hide_index=True, key=f"{P}_{task}_table")
-        verdict = gated_verdict(cards, what)
-        if verdict:
-            st.markdown(f"**{verdict}**")
+        verdict = gated_vs_tanh(
+            {cell: metric_of(card)[1] for cell, card in cards.items()},
+            figures.CELL_NAMES,
+            what,
+            paper=f"GRU test NLL {reference[0]} on JSB chorales (Chung et al. 2014, Table 2, as "
+            "listed by Papers with Code)"
+            if reference
+            else "",
+        )
+        if verdict is not None:
+            show_verdict(verdict)
         if clock == "cpu_s":
             final = {c: card["history"][-1] for c, card in cards.items()}
             pace = " · ".join(

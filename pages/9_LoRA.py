@@ -9,6 +9,7 @@ from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.sources import MissingTrainingData
 from nlpviz.train.lora import DEFAULT_RANKS
 from nlpviz.ui import lora as lo
+from nlpviz.ui.claims import show_verdict
 from nlpviz.ui.script_slots import slot_released
 from nlpviz.ui.sidebar import render_sidebar
 from nlpviz.ui.url_numbers import quote_value, url_int
@@ -258,13 +259,7 @@ with tabs[0]:
         )
 
         st.subheader("Does a small rank match full fine-tuning here?")
-        verdict = lo.sweep_verdict(sweep.card.get("summary", []))
-        if verdict.reached is None:
-            st.info(verdict.text, icon="⏳")
-        elif verdict.reached:
-            st.success(verdict.text)
-        else:
-            st.warning(verdict.text)
+        show_verdict(lo.sweep_verdict(sweep.card.get("summary", [])))
         figure = sweep.card.get("paper_figure", {})
         st.markdown(
             f"**What the paper found:** {sweep.card.get('paper_finding', '')}. Their headline "

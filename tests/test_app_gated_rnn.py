@@ -58,13 +58,14 @@ def test_learning_curves_show_the_three_cells_from_their_cards():
     pace = history[-1]["cpu_s"] / history[-1]["epoch"]
     assert "CPU seconds per epoch of training: tanh RNN" in shown and f"GRU {pace:.3g}" in shown
     scores = {c: read_card(f"chorales-{c}")["metrics"]["test_nll"] for c in ("tanh", "gru", "lstm")}
+    # no standard error for a loss in the cards: a gated cell behind tanh fails the claim, and
+    # cells all ahead leave it unjudged (the two-SE rule cannot be checked without an SE)
     gated_wins = [scores[c] < scores["tanh"] for c in ("gru", "lstm")]
+    claim = "On the Bach chorales, the gated cells beat the tanh RNN"
     if all(gated_wins):
-        assert "On the Bach chorales, both gated cells beat the tanh RNN" in shown
-    elif any(gated_wins):
-        assert "beats the tanh RNN but" in shown
+        assert f"**{claim}:** cannot be judged here" in shown
     else:
-        assert "neither gated cell beats the tanh RNN here" in shown
+        assert f"**{claim}: not reproduced**" in shown
 
 
 def test_music_view_overlays_a_heldout_chorale_with_predictions():

@@ -16,7 +16,6 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from apptest_helpers import messages, open_page, plotly_specs
@@ -26,6 +25,7 @@ from nlpviz.checkpoints import checkpoint_root, load_checkpoint, read_card
 from nlpviz.models.lora import LoRALinear, inject_lora, load_adapter_state
 from nlpviz.train import lora as sweep_lib
 from nlpviz.ui import lora as lo
+from nlpviz.ui.claims import verdict_markdown
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "9_LoRA.py")
 TIMEOUT = 240
@@ -100,7 +100,7 @@ def test_default_view_draws_the_sweep_as_its_card_says():
     )
     # The verdict is the one computed from the card, and the partial state is said.
     text = messages(at)
-    assert lo.sweep_verdict(sweep.card["summary"]).text in text
+    assert verdict_markdown(lo.sweep_verdict(sweep.card["summary"])) in text
     state = sweep.completeness()
     assert (f"these plots show {state['runs']} run" in text) != state["complete"]
     assert at.query_params["rank"] == str(8 if 8 in sweep.ranks else sweep.ranks[0])
@@ -245,12 +245,14 @@ def entry(kind, rank, mean, std=None, n=1):
     }
 
 
-def test_verdict_within_one_standard_error():
+def test_verdict_within_two_standard_errors():
     summary = [entry("lora", 4, 0.800, 0.01, 3), entry("full", None, 0.805, 0.01, 3)]
     verdict = lo.sweep_verdict(summary)
-    assert verdict.se == pytest.approx(np.sqrt(2 * (0.01 / np.sqrt(3)) ** 2))
-    assert verdict.reached is True and verdict.within_one_se is True and verdict.rank == 4
-    assert verdict.text.startswith("Yes, within the noise")
+    # SE of a difference of two 3-seed means with std 0.01: sqrt(2 * 0.01^2 / 3) = 0.008165
+    (full_beats_lora,) = verdict.comparisons
+    assert full_beats_lora.se == pytest.approx(0.0081650, abs=1e-7)
+    assert full_beats_lora.b == "LoRA r=4"
+    assert verdict.reproduced is True  # 0.5 points < 2 SE = 1.63 points
 
 
 def test_verdict_says_plainly_when_small_ranks_fall_short():
@@ -261,23 +263,22 @@ def test_verdict_says_plainly_when_small_ranks_fall_short():
         entry("full", None, 0.80, 0.002, 3),
     ]
     verdict = lo.sweep_verdict(summary)
-    assert verdict.reached is False and verdict.rank == 8
-    assert verdict.text.startswith("No, not in our sweep") and "2.0 points below" in verdict.text
+    assert verdict.reproduced is False and verdict.comparisons[0].b == "LoRA r=8"
+    assert "gap +2.0 points" in verdict.ours
 
 
-def test_verdict_with_one_seed_uses_the_one_point_rule_and_ties_count():
-    verdict = lo.sweep_verdict([entry("lora", 8, 0.5725), entry("full", None, 0.5825)])
-    assert verdict.se is None and verdict.within_one_se is None
-    assert verdict.reached is True  # exactly 1.0 point below, after the card's rounding
-    assert "only the 1-point test applies" in verdict.text
+def test_verdict_with_one_seed_has_no_standard_error():
+    behind = lo.sweep_verdict([entry("lora", 8, 0.5725), entry("full", None, 0.5825)])
+    assert behind.comparisons[0].se is None
+    assert behind.reproduced is None and "no standard error" in behind.reason
     above = lo.sweep_verdict([entry("lora", 2, 0.83), entry("full", None, 0.80)])
-    assert above.reached is True and "3.0 points above" in above.text
+    assert above.reproduced is True and "gap −3.0 points" in above.ours
 
 
 def test_verdict_before_the_runs_exist():
-    assert lo.sweep_verdict([entry("lora", 8, 0.8)]).reached is None
-    assert "no full fine-tuning" in lo.sweep_verdict([entry("lora", 8, 0.8)]).text
-    assert "rank 1 to 8" in lo.sweep_verdict([entry("full", None, 0.8)]).text
+    assert lo.sweep_verdict([entry("lora", 8, 0.8)]).reproduced is None
+    assert "no full fine-tuning" in lo.sweep_verdict([entry("lora", 8, 0.8)]).reason
+    assert "rank 1 to 8" in lo.sweep_verdict([entry("full", None, 0.8)]).reason
 
 
 @pytest.mark.parametrize(

@@ -506,7 +506,7 @@ def _tr_step_3(at: AppTest) -> None:
 
 
 def _tr_step_4(at: AppTest) -> None:
-    assert "perplexity 80\\.93 \\-\\> 71\\.69" in messages(at)
+    assert "reversed perplexity 71\\.69 vs forward 80\\.93" in messages(at)
 
 
 def _tr_step_5(at: AppTest) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from nlpviz.attribution import TokenAttribution, integrated_gradients
+from nlpviz.claims import Comparison, Verdict, binomial_se, cannot_judge, judge
 from nlpviz.data.pretrain import SubwordTokenizer, masks_across_epochs
 from nlpviz.models.encoders import MaskedLMEncoder, ReplacedTokenDetector
 
@@ -367,13 +368,12 @@ def comparison_rows(cards: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def ordering_verdicts(cards: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
+def ordering_verdicts(cards: dict[str, dict]) -> list[Verdict]:
     """Whether our miniatures reproduce each ordering the papers claim, on the probe accuracy.
 
-    Returns (claim, reproduced or None when it cannot be judged, the numbers it rests on).
-    A difference under one standard error of the probe's test accuracy counts as a tie; two
-    designs trained for different numbers of steps are not judged (the paper's claim is at an
-    equal budget).
+    Judged by the rule of nlpviz.claims (the gap must exceed two binomial standard errors on the
+    probe's test sentences). Two designs trained for different numbers of steps cannot be judged:
+    the papers' claims are at an equal budget.
     """
 
     def probe(design: str) -> float | None:
@@ -389,30 +389,32 @@ def ordering_verdicts(cards: dict[str, dict]) -> list[tuple[str, bool | None, st
         0,
     )
 
-    def beats(a: str, b: str) -> tuple[bool | None, str]:
+    def beats(claim: str, a: str, b: str) -> Verdict:
         pa, pb = probe(a), probe(b)
         if pa is None or pb is None:
-            return None, "not trained"
+            return cannot_judge(claim, "not trained")
         steps_a, steps_b = (cards[d]["recipe"]["steps"] for d in (a, b))
         if steps_a != steps_b:
-            return None, (
+            return cannot_judge(
+                claim,
                 f"trained for different numbers of steps ({steps_a:,} vs {steps_b:,}); probe "
-                f"accuracy {pa:.1f} vs {pb:.1f}"
+                f"accuracy {pa:.1f} vs {pb:.1f}",
             )
-        p = (pa + pb) / 200
-        se = 100 * (2 * p * (1 - p) / n) ** 0.5 if n else 0.0
-        text = f"{pa:.1f} vs {pb:.1f} (difference {pa - pb:+.1f}, one SE {se:.1f})"
-        return (pa - pb) > se, text
+        if n < 1:
+            return cannot_judge(claim, "the cards do not say how many sentences the probe saw")
+        fa, fb = pa / 100, pb / 100  # the cards keep the probe accuracy in percent
+        label_a, label_b = claim.split(" > ")
+        se = binomial_se(fa, n, fb, n)
+        return judge(
+            claim, [Comparison(label_a, label_b, fa, fb, se, percent=True)],
+            note=f"Probe accuracy on {n:,} test sentences",
+        )  # fmt: skip
 
-    verdicts = []
-    for claim, a, b in (
-        ("RoBERTa > BERT", "roberta", "bert"),
-        ("DeBERTa > RoBERTa", "deberta", "roberta"),
-        ("DeBERTaV3 > DeBERTa", "debertav3", "deberta"),
-    ):
-        ok, text = beats(a, b)
-        verdicts.append((claim, ok, text))
-    return verdicts
+    return [
+        beats("RoBERTa > BERT", "roberta", "bert"),
+        beats("DeBERTa > RoBERTa", "deberta", "roberta"),
+        beats("DeBERTaV3 > DeBERTa", "debertav3", "deberta"),
+    ]
 
 
 # ---- DeBERTaV3: how the detector did on one corruption --------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nlpviz.claims import Comparison, Verdict, judge
 from nlpviz.models.gated_rnn import SHOWN, SequenceModel, fused_rnn
 
 
@@ -163,3 +164,21 @@ def heldout_rolls(payload: list[dict], n_pitches: int) -> dict[str, np.ndarray]:
             roll[t, pitches] = 1
         out[str(piece["name"])] = roll
     return out
+
+
+def gated_vs_tanh(
+    scores: dict[str, float], names: dict[str, str], what: str, paper: str = ""
+) -> Verdict | None:
+    """Chung et al.'s finding on one task, by the rule of nlpviz.claims: every gated cell must
+    beat the tanh RNN on a held-out loss (lower is better). The cards hold no standard error
+    for these losses, so a gated cell behind the tanh RNN fails the claim and one ahead of it
+    leaves it unjudged. None without the tanh RNN and a gated cell."""
+    if "tanh" not in scores or len(scores) < 2:
+        return None
+    comparisons = [
+        Comparison(names.get(c, c), names.get("tanh", "tanh"), v, scores["tanh"], None,
+                   lower_is_better=True, digits=3)
+        for c, v in scores.items()
+        if c != "tanh"
+    ]  # fmt: skip
+    return judge(f"On {what}, the gated cells beat the tanh RNN", comparisons, paper=paper)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from nlpviz.attribution import integrated_gradients
+from nlpviz.claims import Comparison, Verdict, binomial_se, judge
 from nlpviz.data.documents import MAX_SENTENCES, MAX_WORDS, DocumentTokens, tokenize_document
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.han import HAN, pad_documents
@@ -190,4 +191,24 @@ def read_flat(
         tokens=tokens,
         probabilities=torch.softmax(out.logits, -1)[0].float().cpu().numpy(),
         attention=None if attention is None else attention[0, : len(tokens)].float().cpu().numpy(),
+    )
+
+
+def han_vs_flat(accuracies: dict[str, float], n: int) -> Verdict:
+    """Yang et al.'s ordering judged on test accuracies on n documents (``"HAN"`` plus flat
+    models): HAN must beat every flat model by the rule of nlpviz.claims."""
+    if "HAN" not in accuracies or len(accuracies) < 2 or n < 1:
+        raise ValueError(f"need HAN and a flat model, got {sorted(accuracies)}")
+    han = accuracies["HAN"]
+    comparisons = [
+        Comparison("HAN", role, han, a, binomial_se(han, n, a, n), percent=True)
+        for role, a in accuracies.items()
+        if role != "HAN"
+    ]
+    return judge(
+        "HAN beats every flat model",
+        comparisons,
+        paper="Yelp'15 accuracy: HN-ATT 71.0 vs CNN-word 61.5 and LSTM-GRNN 67.6 "
+        "(Yang et al. 2016, Table 2)",
+        note=f"On {n:,} test documents",
     )

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from nlpviz.attribution import TokenAttribution, integrated_gradients
+from nlpviz.claims import Comparison, Verdict, binomial_se, judge
 from nlpviz.data.tokenize import word_tokenize
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.kim_cnn import KimCNN, pad_ids, window_span
@@ -222,36 +223,19 @@ def embedding_tables(model: KimCNN) -> dict[str, torch.Tensor]:
     return {role: table.detach() for role, table in model.embedding_tables().items()}
 
 
-@dataclass(frozen=True)
-class PretrainedVerdict:
-    """Does pretraining beat random vectors (Kim's main finding) on our test split?"""
-
-    outcome: str  # "holds", "unclear" or "not reproduced"
-    best_variant: str
-    gap: float  # best pretrained accuracy minus CNN-rand's
-    standard_error: float  # of a difference of two accuracies on n sentences
-    beaten: int  # pretrained variants that beat CNN-rand
-    total: int
+PRETRAINED_CLAIM = "Pretrained word vectors beat random ones (every pretrained CNN > CNN-rand)"
 
 
-def pretrained_vs_random(accuracies: dict[str, float], n: int) -> PretrainedVerdict:
-    """Judge the finding from test accuracies (``"rand"`` plus pretrained variants) on n items.
-
-    "holds" needs every pretrained variant above CNN-rand and the best one more than two
-    standard errors of the difference, sqrt(2 p (1 - p) / n), above it.
-    """
+def pretrained_vs_random(accuracies: dict[str, float], n: int, paper: str = "") -> Verdict:
+    """Kim's main finding judged on test accuracies (``"rand"`` plus pretrained variants) on n
+    held-out sentences: every pretrained variant must beat CNN-rand by the rule of
+    nlpviz.claims (more than two binomial standard errors of the difference)."""
     if "rand" not in accuracies or len(accuracies) < 2 or n < 1:
         raise ValueError(f"need CNN-rand and a pretrained variant, got {sorted(accuracies)}")
     rand = accuracies["rand"]
-    pretrained = {v: a for v, a in accuracies.items() if v != "rand"}
-    best = max(pretrained, key=pretrained.__getitem__)
-    gap = pretrained[best] - rand
-    standard_error = float(np.sqrt(2 * rand * (1 - rand) / n))
-    beaten = sum(a > rand for a in pretrained.values())
-    if beaten == len(pretrained) and gap > 2 * standard_error:
-        outcome = "holds"
-    elif gap > 0:
-        outcome = "unclear"
-    else:
-        outcome = "not reproduced"
-    return PretrainedVerdict(outcome, best, gap, standard_error, beaten, len(pretrained))
+    comparisons = [
+        Comparison(f"CNN-{v}", "CNN-rand", a, rand, binomial_se(a, n, rand, n), percent=True)
+        for v, a in accuracies.items()
+        if v != "rand"
+    ]
+    return judge(PRETRAINED_CLAIM, comparisons, paper=paper, note=f"On {n:,} test sentences")

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into
+from nlpviz.claims import NOT_REPRODUCED, Comparison, Verdict, cannot_judge, judge
 from nlpviz.data.translation import (
     BOS_ID,
     EOS_ID,
@@ -291,55 +292,65 @@ def pca_2d(vectors: np.ndarray) -> Projection:
 # ---- the cards ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ClaimCheck:
-    claim: str
-    paper: str
-    ours: str
-    reproduced: bool | None  # None: cannot be judged from the cards present
+_NO_BLEU_SE = (
+    "corpus BLEU has no standard error in the cards (it needs a bootstrap over the test "
+    "sentences), so a BLEU lead cannot be told from noise"
+)
 
 
-def claim_checks(cards: dict[str, dict]) -> list[ClaimCheck]:
-    """The papers' two claims, judged on our cards (test BLEU, perplexity, wall time)."""
+def claim_checks(cards: dict[str, dict]) -> list[Verdict]:
+    """The papers' claims, judged on our cards (test BLEU, perplexity, wall time) by the rule of
+    nlpviz.claims. None of these figures comes with a standard error, so a gap the wrong way is
+    "not reproduced" and a gap the right way "cannot be judged"."""
     checks = []
     fwd, rev = cards.get("translate-lstm"), cards.get("translate-lstm-reversed")
     if fwd and rev:
         f, r = fwd["metrics"], rev["metrics"]
         checks.append(
-            ClaimCheck(
+            judge(
                 "Reversing the source helps the LSTM a lot",
-                "BLEU 25.9 -> 30.6, perplexity 5.8 -> 4.7 (Sutskever et al. 2014, Section 3.3)",
-                f"BLEU {f['test_bleu']:.1f} -> {r['test_bleu']:.1f}, perplexity "
-                f"{f['test_perplexity']:.2f} -> {r['test_perplexity']:.2f}"
-                + (
-                    " (the perplexity falls as in the paper; BLEU does not rise)"
-                    if r["test_perplexity"] < f["test_perplexity"]
-                    and not r["test_bleu"] > f["test_bleu"] + 1.0
-                    else ""
-                ),
-                bool(r["test_bleu"] > f["test_bleu"] + 1.0)
-                and bool(r["test_perplexity"] < f["test_perplexity"]),
+                [
+                    Comparison("reversed BLEU", "forward", r["test_bleu"], f["test_bleu"], None),
+                    Comparison(
+                        "reversed perplexity",
+                        "forward",
+                        r["test_perplexity"],
+                        f["test_perplexity"],
+                        None,
+                        lower_is_better=True,
+                    ),
+                ],
+                paper="BLEU 25.9 -> 30.6, perplexity 5.8 -> 4.7 (Sutskever et al. 2014, "
+                "Section 3.3)",
+                unjudged=_NO_BLEU_SE,
             )
         )
     trans = cards.get("translate-transformer")
     recurrent = {k: v for k, v in cards.items() if k != "translate-transformer"}
     if trans and recurrent:
         best_name, best = max(recurrent.items(), key=lambda kv: kv[1]["metrics"]["test_bleu"])
-        t = trans["metrics"]
         checks.append(
-            ClaimCheck(
+            judge(
                 "The Transformer beats recurrent models",
-                "Transformer (base) 27.3 BLEU EN-DE vs GNMT+RL 24.6 (Vaswani et al. 2017, Table 2)",
-                f"BLEU {t['test_bleu']:.1f} vs {best['metrics']['test_bleu']:.1f} "
-                f"({CHECKPOINTS.get(best_name, best_name)})",
-                bool(t["test_bleu"] > best["metrics"]["test_bleu"]),
+                [
+                    Comparison(
+                        "Transformer BLEU",
+                        CHECKPOINTS.get(best_name, best_name),
+                        trans["metrics"]["test_bleu"],
+                        best["metrics"]["test_bleu"],
+                        None,
+                    )
+                ],
+                paper="Transformer (base) 27.3 BLEU EN-DE vs GNMT+RL 24.6 (Vaswani et al. "
+                "2017, Table 2)",
+                unjudged=_NO_BLEU_SE,
             )
         )
         checks.append(_faster(trans, recurrent))
     return checks
 
 
-def _faster(trans: dict, recurrent: dict[str, dict]) -> ClaimCheck:
+def _faster(trans: dict, recurrent: dict[str, dict]) -> Verdict:
     """Wall time until the Transformer matches the best recurrent model's final dev perplexity,
     against the time that recurrent model took to get there."""
     paper = (
@@ -349,25 +360,34 @@ def _faster(trans: dict, recurrent: dict[str, dict]) -> ClaimCheck:
     claim = "The Transformer trains faster"
     with_history = {k: v for k, v in recurrent.items() if v.get("history")}
     if not trans.get("history") or not with_history:
-        return ClaimCheck(claim, paper, "no training history in the cards", None)
+        return cannot_judge(claim, "no training history in the cards", paper=paper)
     name, best = min(with_history.items(), key=lambda kv: kv[1]["history"][-1]["dev_perplexity"])
     target = best["history"][-1]["dev_perplexity"]
     theirs = time_to_perplexity(best["history"], target)
     ours = time_to_perplexity(trans["history"], target)
     steps = trans["recipe"]["steps"]
+    label = CHECKPOINTS.get(name, name)
     per_update = (
         f" Per update, on one CPU thread: Transformer {trans['run']['wall_time_s'] / steps:.2f} s,"
-        f" {CHECKPOINTS.get(name, name)} {best['run']['wall_time_s'] / steps:.2f} s."
+        f" {label} {best['run']['wall_time_s'] / steps:.2f} s."
     )
     if ours is None:
+        # never getting there is a gap the wrong way, whatever the noise
         text = f"the Transformer never reached dev perplexity {target:.1f}."
-        return ClaimCheck(claim, paper, text + per_update, False)
+        return Verdict(claim, paper, text + per_update, NOT_REPRODUCED)
     text = (
         f"the Transformer reached dev perplexity {target:.1f} (the final value of "
-        f"{CHECKPOINTS.get(name, name)}, the best recurrent model) after {ours:.0f} s of "
+        f"{label}, the best recurrent model) after {ours:.0f} s of "
         f"training; that model needed {theirs:.0f} s."
     )
-    return ClaimCheck(claim, paper, text + per_update, bool(ours < theirs))
+    seconds = Comparison("Transformer", label, ours, theirs, None, lower_is_better=True, digits=0)
+    return judge(
+        claim,
+        [seconds],
+        paper=paper,
+        ours=text + per_update,
+        unjudged="wall times on a shared machine have no standard error in the cards",
+    )
 
 
 def time_to_perplexity(history: list[dict], target: float) -> float | None:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import shutil
 import tempfile
 import time
@@ -31,6 +30,7 @@ from torch.nn import functional as F
 
 from nlpviz import heavy, settings
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
+from nlpviz.claims import Comparison, Verdict, cannot_judge, matches, seed_se
 from nlpviz.device import configure_serving_threads
 from nlpviz.heavy import HEAVY_LINE, Ticket, heavy_work_disabled
 from nlpviz.models.lora import MiniLMClassifier, inject_lora, load_adapter_state, merge_all
@@ -49,7 +49,6 @@ DISABLE_ENV = heavy.DISABLE_ENV
 LIVE_NAME = "lora-live"
 LIVE_PREFIX = "lora-live"
 SMALL_RANKS = (1, 2, 4, 8)  # "a small rank" in the paper's finding
-ONE_POINT = 0.01
 
 
 def sweep_name() -> str:
@@ -171,72 +170,33 @@ def run_reference(sweep: Sweep, kind: str, label: str) -> Reference | None:
 # ---- the verdict ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Does a small rank (1-8) reach full fine-tuning? ``reached`` is None when it cannot tell."""
-
-    reached: bool | None
-    within_one_point: bool | None
-    within_one_se: bool | None
-    rank: int | None  # the best small rank
-    lora: float | None
-    full: float | None
-    se: float | None  # standard error of the difference (None: fewer than 2 seeds somewhere)
-    text: str
-
-
-def _se(entry: dict) -> float | None:
-    std, n = entry.get("test_accuracy_std"), entry.get("n", 1)
-    return None if std is None or n < 2 else std / math.sqrt(n)
+SMALL_RANK_CLAIM = "A small rank (1 to 8) matches full fine-tuning"
 
 
 def sweep_verdict(summary: list[dict]) -> Verdict:
     """Compare the best small-rank LoRA (r in 1..8) with full fine-tuning, on mean test accuracy.
 
-    "Reached" means the LoRA mean is at least the full fine-tuning mean minus one standard error
-    of the difference (when both have 2+ seeds) or minus one accuracy point (otherwise).
+    By the rule of nlpviz.claims: the claim holds unless full fine-tuning beats that rank by more
+    than two standard errors of the difference of the two means over seeds.
     """
     full = next((s for s in summary if s["kind"] == "full"), None)
     small = [s for s in summary if s["kind"] == "lora" and s["rank"] in SMALL_RANKS]
     if full is None or not small:
         missing = "full fine-tuning" if full is None else "a LoRA run with rank 1 to 8"
-        return Verdict(
-            None, None, None, None, None, None, None,
-            f"Not yet: the sweep has no {missing} so far, so the paper's claim cannot be "
-            "checked on it.",
-        )  # fmt: skip
+        return cannot_judge(SMALL_RANK_CLAIM, f"the sweep has no {missing} so far")
     best = max(small, key=lambda s: (s["test_accuracy_mean"], -s["rank"]))
-    lora, reference = best["test_accuracy_mean"], full["test_accuracy_mean"]
-    gap = round(lora - reference, 6)  # the card rounds accuracies to 4 decimals
-    se_lora, se_full = _se(best), _se(full)
-    se = math.sqrt(se_lora**2 + se_full**2) if se_lora is not None and se_full is not None else None
-    within_point = gap >= -ONE_POINT
-    within_se = None if se is None else gap >= -se
-    reached = within_se if within_se is not None else within_point
-    seeds = f"{best['n']} seed{'s' if best['n'] != 1 else ''} vs {full['n']}"
-    numbers = f"LoRA r={best['rank']} {lora:.1%} vs full fine-tuning {reference:.1%} ({seeds})"
-    se_text = (
-        f"one standard error of the difference is {se:.1%}"
-        if se is not None
-        else ("with a single seed there is no standard error, so only the 1-point test applies")
+    se = seed_se(full.get("test_accuracy_std"), full.get("n", 1),
+                 best.get("test_accuracy_std"), best.get("n", 1))  # fmt: skip
+    full_beats_lora = Comparison(
+        "full fine-tuning",
+        f"LoRA r={best['rank']}",
+        full["test_accuracy_mean"],
+        best["test_accuracy_mean"],
+        se,
+        percent=True,
     )
-    if gap >= 0:
-        text = (
-            f"Yes: a small rank is as good as full fine-tuning here. {numbers}: LoRA is "
-            f"{gap * 100:.1f} points above; {se_text}."
-        )
-    elif reached:
-        text = (
-            f"Yes, within the noise: {numbers}. LoRA is {-gap * 100:.1f} points below, "
-            f"{'within one standard error' if within_se else 'within 1 point'}; {se_text}."
-        )
-    else:
-        text = (
-            f"No, not in our sweep: {numbers}. The best small rank is {-gap * 100:.1f} points "
-            f"below full fine-tuning, more than {'one standard error' if se else '1 point'}; "
-            f"{se_text}."
-        )
-    return Verdict(reached, within_point, within_se, best["rank"], lora, reference, se, text)
+    seeds = f"{best['n']} seed{'s' if best['n'] != 1 else ''} vs {full['n']}"
+    return matches(SMALL_RANK_CLAIM, full_beats_lora, note=f"Means over {seeds}")
 
 
 # ---- rank and seed from a link -------------------------------------------------------------------
