@@ -376,7 +376,21 @@ def test_a_tiny_sweep_saves_each_run_and_resumes(tmp_path, monkeypatch):
     )
     phi = np.asarray(analyses["subspace_similarity"]["matrices"]["layer1.value"])
     assert phi.shape == (8, 64) and phi.min() >= 0 and phi.max() <= 1
-    assert phi[7, 63] == pytest.approx(phi[7, 63])  # present and finite
+    # phi(A8, A64, i, j) = ||V8[:i] V64[:j]^T||_F^2 / min(i, j) (Hu et al., Eq. 4), recomputed
+    # entry by entry from the stored adapters, not by the sweep's cumulative-sum code
+    def stored_a(run: str) -> np.ndarray:
+        tensors = load_checkpoint(run, tmp_path, family="lora_run").tensors
+        key = next(k for k in tensors if ".layer.1." in k and k.endswith("value.lora_A"))
+        return tensors[key].double().numpy()  # (r, in)
+
+    a8, a64 = stored_a("lora-r8-s1"), stored_a("lora-r64-s1")
+    v8, v64 = np.linalg.svd(a8)[2][:8], np.linalg.svd(a64)[2][:64]  # right-singular rows
+    for i, j in ((1, 1), (2, 5), (4, 4), (8, 8), (8, 30), (8, 64)):
+        expected = np.linalg.norm(v8[:i] @ v64[:j].T) ** 2 / min(i, j)
+        assert phi[i - 1, j - 1] == pytest.approx(expected, abs=2e-4), (i, j)  # 4 decimals
+    # and phi(8, 64) by projectors onto the two row spaces, with no SVD at all
+    projector8, projector64 = (np.linalg.pinv(a) @ a for a in (a8, a64))
+    assert phi[7, 63] == pytest.approx(np.trace(projector8 @ projector64) / 8, abs=2e-4)
     assert len(analyses["spectra"]["1"]["64"]["layer0.query"]) == 64
     amp = analyses["amplification"]["1"]["8"]["layer0.value"]
     assert amp["r"] == 8 and amp["factor"] > 0
