@@ -51,18 +51,20 @@ SIDEBAR = ["tour", "present"]
 # page -> [(the view's fixed parameters, the parameters that view reads)]
 PAGES: dict[str, list[tuple[dict[str, str], list[str]]]] = {
     "app.py": [({}, SIDEBAR)],
-    "pages/1_Kim_CNN.py": [({}, ["task", "variant", "text", "word", *SIDEBAR])],
-    "pages/2_HAN.py": [({}, ["task", "text", *SIDEBAR])],
-    "pages/3_Tagger.py": [({}, ["task", "variant", "text", *SIDEBAR])],
-    "pages/4_Attention.py": [({}, ["model", "path", "text", "layer", "head", *SIDEBAR])],
-    "pages/5_Masked_LM.py": [({}, ["text", "word", "model", *SIDEBAR])],
+    "pages/1_Kim_CNN.py": [({}, ["task", "variant", "text", "word", "tab", *SIDEBAR])],
+    "pages/2_HAN.py": [({}, ["task", "text", "tab", *SIDEBAR])],
+    "pages/3_Tagger.py": [({}, ["task", "variant", "text", "tab", *SIDEBAR])],
+    "pages/4_Attention.py": [
+        ({}, ["model", "path", "text", "layer", "head", "scale", "shape", *SIDEBAR])
+    ],
+    "pages/5_Masked_LM.py": [({}, ["text", "word", "model", "tab", *SIDEBAR])],
     "pages/6_DeBERTa.py": [({}, ["text", "layer", "head", "word", *SIDEBAR])],
     "pages/7_DeBERTaV3.py": [
         ({}, ["mode", "text", "rate", "seed", "layer", "head", *SIDEBAR]),
         ({"mode": "typed"}, ["original", "typed"]),
     ],
     "pages/8_Positional_Encoding.py": [({}, ["n", "d", "pos", "k", "text", *SIDEBAR])],
-    "pages/9_LoRA.py": [({}, ["rank", "layer", "matrix", "seed", "text", *SIDEBAR])],
+    "pages/9_LoRA.py": [({}, ["rank", "layer", "matrix", "seed", "text", "tab", *SIDEBAR])],
     "pages/10_Translation.py": [
         ({}, ["view", "beam", "alpha", "model", "text", *SIDEBAR]),
         ({"view": "space"}, ["sentences"]),
@@ -74,7 +76,7 @@ PAGES: dict[str, list[tuple[dict[str, str], list[str]]]] = {
         ({"view": "text"}, ["text", "cell", "gate", "order", "unit"]),
     ],
     "pages/12_Attribution.py": [
-        ({}, ["source", "text", "models", "methods", "baseline", "steps", *SIDEBAR])
+        ({}, ["source", "text", "models", "methods", "baseline", "steps", "tab", *SIDEBAR])
     ],
 }
 
@@ -115,6 +117,8 @@ def params_read(source: str) -> set[str]:
         found.add("text")
     if "render_sidebar()" in source:
         found.update(SIDEBAR)
+    if re.search(r"\bpage_tabs\(", source):  # widgets.page_tabs reads ?tab=
+        found.add("tab")
     return found
 
 
