@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import streamlit as st
 
+from nlpviz import registry
 from nlpviz.data.user_input import MAX_BATCH_ITEMS, MAX_CHARS, MAX_UPLOAD_MB
 from nlpviz.device import describe_device
 from nlpviz.papers import PAPERS
 from nlpviz.ui.sidebar import render_sidebar
+
+NUMBER_WORDS = (
+    "No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
+    "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen",
+    "Nineteen", "Twenty",
+)  # fmt: skip
+papers = len(registry.paper_keys())
 
 st.set_page_config(page_title="nlpviz", page_icon="🔬", layout="wide")
 device = render_sidebar()
 
 st.title("nlpviz: watch NLP models think")
 st.markdown(
-    "Eleven landmark papers, one model family each, trained by nlpviz on open data and opened "
+    f"{NUMBER_WORDS[papers] if papers < len(NUMBER_WORDS) else papers} landmark papers, "
+    "one model family each, trained by nlpviz on open data and opened "
     "up for any text you type or upload: the filters a CNN fired, the gates of a recurrent cell, "
     "the path a CRF chose, the heads a Transformer attended with, and attributions beside them. "
     "Every model states its held-out accuracy next to the paper's figure, and says so when our "

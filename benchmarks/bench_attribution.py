@@ -50,6 +50,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from nlpviz import attribution as lib  # noqa: E402
+from nlpviz import registry  # noqa: E402
 from nlpviz.analysis import faithfulness  # noqa: E402
 from nlpviz.checkpoints import load_checkpoint, read_card  # noqa: E402
 from nlpviz.data.vocab import Vocab  # noqa: E402
@@ -58,12 +59,7 @@ PARAGRAPH = (
     "the film is a gorgeous , witty and surprisingly moving story about a family that falls "
     "apart and finds its way back , but the second half drags and the jokes grow stale . "
 )
-FAMILIES = {
-    "kim_cnn": "nlpviz.models.kim_cnn:KimCNN",
-    "han": "nlpviz.models.han:HAN",
-    "flat_gru": "nlpviz.models.han:FlatAttentionGRU",
-    "tagger": "nlpviz.models.tagger:Tagger",
-}
+FAMILIES = registry.model_classes()  # card family -> "module:Class"
 MODELS = (
     "kim-cnn-multichannel-mr",
     "han-news",

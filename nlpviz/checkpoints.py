@@ -20,7 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from nlpviz import settings
+from nlpviz import registry, settings
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
@@ -36,7 +36,8 @@ def checkpoint_root() -> Path:
 
 
 def train_command(name: str) -> str:
-    return f"nlpviz train {name}"
+    """The command that rebuilds checkpoint ``name``, as the registry (and so the CLI) knows it."""
+    return registry.rebuild_command(name)
 
 
 def sha256_file(path: Path) -> str:

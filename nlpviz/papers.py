@@ -1,4 +1,8 @@
-"""The eleven papers nlpviz covers: the landing page's gallery (plain data, no streamlit)."""
+"""The papers nlpviz covers: the landing page's gallery (plain data, no streamlit).
+
+Every paper here is reproduced by some family in :mod:`nlpviz.registry` (tests/test_registry.py
+holds the two lists to each other).
+"""
 
 from __future__ import annotations
 

@@ -23,18 +23,14 @@ from nlpviz.data.translation import (
     UNK_ID,
     PieceTokenizer,
 )
+from nlpviz.families import translation as family
 from nlpviz.models.beam import BeamResult, beam_search, clamp_beam
 from nlpviz.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from nlpviz.models.transformer import Transformer, TransformerConfig
 
 MAX_SOURCE_PIECES = 120  # longer input is cut (with a note); training saw up to 48
 MAX_SENTENCES = 12  # the sentence-space view projects at most this many sentences
-CHECKPOINTS = {  # checkpoint -> label
-    "translate-lstm": "LSTM",
-    "translate-lstm-reversed": "LSTM, reversed source",
-    "translate-lstm-attention": "LSTM + attention",
-    "translate-transformer": "Transformer",
-}
+CHECKPOINTS = {s.name: s.label for s in family.FAMILY.checkpoints}  # checkpoint -> label
 
 
 def model_from_checkpoint(checkpoint: Checkpoint) -> Seq2Seq | Transformer:

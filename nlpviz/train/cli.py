@@ -7,142 +7,18 @@ import logging
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import torch
-
+from nlpviz import registry
 from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.sources import MissingTrainingData
 from nlpviz.device import pick_device
+from nlpviz.families import CheckpointSpec
 
 log = logging.getLogger("nlpviz")
 
 
-@dataclass(frozen=True)
-class Trainable:
-    description: str
-    train: Callable[[str, torch.device, int, str], dict]
-
-
-def _kim(variant: str, task: str) -> Trainable:
-    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.kim_cnn import KimRecipe, train_kim_cnn
-
-        return train_kim_cnn(name, KimRecipe(variant=variant, task=task), device, seed, command)
-
-    return Trainable(f"Kim CNN-{variant} on the {task.upper()}-like task", run)
-
-
-def _han(model: str, task: str) -> Trainable:
-    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.han import recipe_for, train_han
-
-        return train_han(name, recipe_for(model, task), device, seed, command)
-
-    titles = {"han": "HAN", "flat_gru": "Flat attention BiGRU", "mean_embedding": "Mean-vector"}
-    data = {"news": "news outlets (9)", "drugs": "drug reviews (3)"}
-    return Trainable(f"{titles[model]} on {data[task]}", run)
-
-
-def _tagger(variant: str, task: str) -> Trainable:
-    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.tagger import TaggerRecipe, train_tagger
-
-        # The silver news corpus is ten times WNUT's size: fewer epochs fit the same budget.
-        epochs = 12 if task.startswith("wnut") else 5
-        recipe = TaggerRecipe(variant=variant, task=task, epochs=epochs)
-        return train_tagger(name, recipe, device, seed, command)
-
-    return Trainable(f"{variant.upper()} tagger on {task}", run)
-
-
-def _encoder(design: str) -> Trainable:
-    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.encoders import recipe_for, train_encoder
-
-        return train_encoder(name, recipe_for(design), device, seed, command)
-
-    titles = {"bert": "BERT", "roberta": "RoBERTa", "deberta": "DeBERTa", "debertav3": "DeBERTaV3"}
-    return Trainable(f"{titles[design]} miniature encoder (pretrained on news+plays+reviews)", run)
-
-
-def _lora(quick: bool) -> Trainable:
-    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.lora import train_lora_sweep
-
-        return train_lora_sweep(name, device, seed, command, quick=quick)
-
-    size = "small check (3 ranks, 800 sentences)" if quick else "ranks 1-64, full FT, probe"
-    return Trainable(f"LoRA sweep on MiniLM, MR-like: {size}", run)
-
-
-TRAINABLES: dict[str, Trainable] = {
-    "kim-cnn-rand-mr": _kim("rand", "mr"),
-    "kim-cnn-static-mr": _kim("static", "mr"),
-    "kim-cnn-nonstatic-mr": _kim("non-static", "mr"),
-    "kim-cnn-multichannel-mr": _kim("multichannel", "mr"),
-    "kim-cnn-rand-subj": _kim("rand", "subj"),
-    "kim-cnn-static-subj": _kim("static", "subj"),
-    "kim-cnn-nonstatic-subj": _kim("non-static", "subj"),
-    "kim-cnn-multichannel-subj": _kim("multichannel", "subj"),
-    "han-news": _han("han", "news"),
-    "flat-gru-news": _han("flat_gru", "news"),
-    "mean-emb-news": _han("mean_embedding", "news"),
-    "han-drugs": _han("han", "drugs"),
-    "flat-gru-drugs": _han("flat_gru", "drugs"),
-    "mean-emb-drugs": _han("mean_embedding", "drugs"),
-    "tagger-blstm-wnut-ner": _tagger("blstm", "wnut-ner"),
-    "tagger-blstm-cnn-wnut-ner": _tagger("blstm-cnn", "wnut-ner"),
-    "tagger-blstm-cnn-crf-wnut-ner": _tagger("blstm-cnn-crf", "wnut-ner"),
-    "tagger-blstm-news-ner": _tagger("blstm", "news-ner"),
-    "tagger-blstm-cnn-news-ner": _tagger("blstm-cnn", "news-ner"),
-    "tagger-blstm-cnn-crf-news-ner": _tagger("blstm-cnn-crf", "news-ner"),
-    "tagger-blstm-news-pos": _tagger("blstm", "news-pos"),
-    "tagger-blstm-cnn-news-pos": _tagger("blstm-cnn", "news-pos"),
-    "tagger-blstm-cnn-crf-news-pos": _tagger("blstm-cnn-crf", "news-pos"),
-    "encoder-bert": _encoder("bert"),
-    "encoder-roberta": _encoder("roberta"),
-    "encoder-deberta": _encoder("deberta"),
-    "encoder-debertav3": _encoder("debertav3"),
-    "lora-sweep": _lora(quick=False),
-    "lora-sweep-quick": _lora(quick=True),
-}
-
-
-# Families in their own modules add their checkpoints here (each module keeps its own recipes).
-# --- translation checkpoints ---
-def _translation(model: str) -> Trainable:
-    def run(name: str, device: torch.device, seed: int, command: str) -> dict:
-        from nlpviz.train.translation import TranslationRecipe, train_translation
-
-        return train_translation(name, TranslationRecipe(model=model), device, seed, command)
-
-    titles = {
-        "lstm": "LSTM seq2seq (Sutskever 2014), source in order",
-        "lstm-reversed": "LSTM seq2seq (Sutskever 2014), source reversed",
-        "lstm-attention": "LSTM seq2seq + Luong attention",
-        "transformer": "Transformer encoder-decoder (Vaswani 2017)",
-    }
-    return Trainable(f"{titles[model]}, English->Spanish (apertium pairs)", run)
-
-
-for _model in ("lstm", "lstm-reversed", "lstm-attention", "transformer"):
-    TRAINABLES[f"translate-{_model}"] = _translation(_model)
-
-
-# --- gated RNN checkpoints ---
-def _gated_rnn(name: str, device: torch.device, seed: int, command: str) -> dict:
-    from nlpviz.train.gated_rnn import train_by_name
-
-    return train_by_name(name, device, seed, command)
-
-
-TRAINABLES["chorales-tanh"] = Trainable("tanh RNN on the Bach chorales (music21)", _gated_rnn)
-TRAINABLES["chorales-gru"] = Trainable("GRU on the Bach chorales (music21)", _gated_rnn)
-TRAINABLES["chorales-lstm"] = Trainable("LSTM on the Bach chorales (music21)", _gated_rnn)
-TRAINABLES["chars-tanh"] = Trainable("tanh RNN character LM on news", _gated_rnn)
-TRAINABLES["chars-gru"] = Trainable("GRU character LM on news", _gated_rnn)
-TRAINABLES["chars-lstm"] = Trainable("LSTM character LM on news", _gated_rnn)
+# Every checkpoint the registry names, in its order: ``nlpviz train NAME`` rebuilds each one.
+TRAINABLES: dict[str, CheckpointSpec] = dict(registry.CHECKPOINTS)
 DEFAULT_SEED = 1
 
 
@@ -224,7 +100,9 @@ def _quoted(paper: dict, metrics: dict) -> str:
 def _markdown_table() -> int:
     print("| checkpoint | command | wall time | device | held-out score | paper |")
     print("|---|---|---|---|---|---|")
-    for name in TRAINABLES:
+    for name, spec in TRAINABLES.items():
+        if spec.sweep is not None:  # its row is in the sweep's card, not in this table
+            continue
         try:
             card = read_card(name)
         except CheckpointError:
@@ -251,6 +129,13 @@ def _list(markdown: bool = False) -> int:
     return 0
 
 
+def train_names(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(the checkpoints ``nlpviz train`` would build, the names it does not know)."""
+    if args.names == ["all"]:  # a sweep trains its own runs
+        return [n for n, s in TRAINABLES.items() if s.sweep is None], []
+    return list(args.names), [n for n in args.names if n not in TRAINABLES]
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
@@ -265,11 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "list":
         return _list(args.markdown)
-    names = list(TRAINABLES) if args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in TRAINABLES]
+    names, unknown = train_names(args)
     if unknown:
         print(
             f"unknown checkpoint(s): {', '.join(unknown)}; known: {', '.join(TRAINABLES)}",
+            file=sys.stderr,
+        )
+        return 2
+    fixed = [n for n in names if TRAINABLES[n].seed not in (None, args.seed)]
+    if args.seed != DEFAULT_SEED and fixed:
+        print(
+            f"--seed {args.seed} contradicts the seed in the name of {', '.join(fixed)}",
             file=sys.stderr,
         )
         return 2
@@ -285,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             + (["--seed", str(args.seed)] if args.seed != DEFAULT_SEED else [])
         )
         try:
-            card = TRAINABLES[name].train(name, device, args.seed, shlex.join(shlex.split(command)))
+            spec = TRAINABLES[name]
+            seed = args.seed if spec.seed is None else spec.seed
+            card = spec.train(spec, device, seed, shlex.join(shlex.split(command)))
         except MissingTrainingData as error:
             print(error, file=sys.stderr)
             return 3

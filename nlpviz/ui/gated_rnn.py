@@ -13,15 +13,14 @@ from nlpviz.analysis import gated_rnn as analysis
 from nlpviz.checkpoints import CheckpointError, load_checkpoint, read_card
 from nlpviz.data.chars import CharVocab
 from nlpviz.device import configure_serving_threads
+from nlpviz.families import gated_rnn as family
 from nlpviz.models.gated_rnn import CELLS, SequenceModel
 
 configure_serving_threads()
 
-TASK_PREFIX = {"music": "chorales", "chars": "chars"}
-
 
 def checkpoint_name(task: str, cell: str) -> str:
-    return f"{TASK_PREFIX[task]}-{cell}"
+    return family.FAMILY.spec(task=task, variant=cell).name
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from nlpviz.analysis import han as analysis
 from nlpviz.analysis.stats import spearman
+from nlpviz.families import han as family
 from nlpviz.ui.loaders import require_model
 from nlpviz.ui.widgets import progress_bar
 
@@ -17,15 +18,11 @@ TASKS = {
     "news": "News outlet: which of 9 outlets published this article?",
     "drugs": "Drug review sentiment: negative, neutral or positive",
 }
-MODELS = {  # role -> checkpoint name pattern
-    "HAN": "han-{task}",
-    "flat BiGRU + attention": "flat-gru-{task}",
-    "averaged embeddings": "mean-emb-{task}",
-}
+MODELS = {role: model for model, (_, role, _, _) in family.MODELS.items()}  # role -> model
 
 
 def checkpoint_name(role: str, task: str) -> str:
-    return MODELS[role].format(task=task)
+    return family.FAMILY.spec(task=task, variant=MODELS[role]).name
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

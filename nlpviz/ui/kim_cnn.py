@@ -10,22 +10,14 @@ import streamlit as st
 
 from nlpviz.analysis import kim_cnn as analysis
 from nlpviz.attribution import TokenAttribution
+from nlpviz.families import kim_cnn as family
 from nlpviz.ui.loaders import require_model
 from nlpviz.ui.widgets import progress_bar
 
+# task -> variant -> checkpoint
 CHECKPOINTS: dict[str, dict[str, str]] = {
-    "mr": {
-        "rand": "kim-cnn-rand-mr",
-        "static": "kim-cnn-static-mr",
-        "non-static": "kim-cnn-nonstatic-mr",
-        "multichannel": "kim-cnn-multichannel-mr",
-    },
-    "subj": {
-        "rand": "kim-cnn-rand-subj",
-        "static": "kim-cnn-static-subj",
-        "non-static": "kim-cnn-nonstatic-subj",
-        "multichannel": "kim-cnn-multichannel-subj",
-    },
+    task: {s.variant: s.name for s in family.FAMILY.checkpoints if s.task == task}
+    for task in family.TASKS
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import streamlit as st
 import torch
 
+from nlpviz import registry
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.data.vocab import Vocab
 from nlpviz.device import configure_serving_threads
@@ -25,13 +26,7 @@ from nlpviz.device import configure_serving_threads
 configure_serving_threads()
 
 # card family -> "module:Class" with a ``from_checkpoint`` classmethod (imported on demand).
-FAMILIES = {
-    "kim_cnn": "nlpviz.models.kim_cnn:KimCNN",
-    "han": "nlpviz.models.han:HAN",
-    "flat_gru": "nlpviz.models.han:FlatAttentionGRU",
-    "mean_embedding": "nlpviz.models.han:MeanEmbeddingClassifier",
-    "tagger": "nlpviz.models.tagger:Tagger",
-}
+FAMILIES = registry.model_classes()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from nlpviz.analysis import tagger as analysis
 from nlpviz.data.vocab import Vocab
+from nlpviz.families import tagger as family
 from nlpviz.ui.loaders import LoadedModel, require_model
 from nlpviz.ui.widgets import progress_bar
 
@@ -15,10 +16,12 @@ TASKS = {
     "news-ner": "Named entities in news (silver labels from spaCy)",
     "news-pos": "Part-of-speech tags in news (silver labels from spaCy)",
 }
+# task -> variant -> checkpoint
 CHECKPOINTS: dict[str, dict[str, str]] = {
-    task: {variant: f"tagger-{variant}-{task}" for variant in VARIANTS} for task in TASKS
+    task: {variant: family.FAMILY.spec(task=task, variant=variant).name for variant in VARIANTS}
+    for task in TASKS
 }
-FULL = "blstm-cnn-crf"
+FULL = family.FULL
 
 
 def char_vocab(loaded: LoadedModel) -> Vocab:

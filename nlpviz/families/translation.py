@@ -1,0 +1,48 @@
+"""Sutskever et al. (2014) and Vaswani et al. (2017): English->Spanish translators."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nlpviz.families import CheckpointSpec, Family
+
+if TYPE_CHECKING:
+    import torch
+
+TASK = "en-es"  # English->Spanish apertium pairs
+# model -> (the page's label, nlpviz list's title)
+MODELS = {
+    "lstm": ("LSTM", "LSTM seq2seq (Sutskever 2014), source in order"),
+    "lstm-reversed": ("LSTM, reversed source", "LSTM seq2seq (Sutskever 2014), source reversed"),
+    "lstm-attention": ("LSTM + attention", "LSTM seq2seq + Luong attention"),
+    "transformer": ("Transformer", "Transformer encoder-decoder (Vaswani 2017)"),
+}
+
+
+def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) -> dict:
+    from nlpviz.train.translation import TranslationRecipe, train_translation
+
+    recipe = TranslationRecipe(model=spec.variant)
+    return train_translation(spec.name, recipe, device, seed, command)
+
+
+CHECKPOINTS = tuple(
+    CheckpointSpec(
+        name=f"translate-{model}",
+        task=TASK,
+        variant=model,
+        label=label,
+        description=f"{title}, English->Spanish (apertium pairs)",
+        train=_train,
+        card_family="translation",
+    )
+    for model, (label, title) in MODELS.items()
+)
+
+FAMILY = Family(
+    key="translation",
+    papers=("sutskever", "vaswani"),
+    pages=("pages/10_Translation.py",),
+    checkpoints=CHECKPOINTS,
+    loader="nlpviz.ui.translation:load_translator",
+)
