@@ -105,14 +105,15 @@ def test_csv_upload_yields_the_batch_table():
         ("image.txt", bytes(range(256)) * 4, "looks binary"),
         ("table.csv", b"id,review\n1,good\n", "no 'text' column"),
         ("empty.txt", b"", "empty"),
-        ("latin.txt", "très bon film\nnul\n".encode("cp1252"), "not UTF-8"),
+        ("latin.txt", "très bon film\nnul\n".encode("cp1252"), "not UTF-8; it was read as"),
     ],
 )
 def test_bad_uploads_get_a_message(filename, data, expected):
     at = run_kim()
     at.file_uploader(key="kim_upload").set_value((filename, data, "text/plain")).run()
     assert not at.exception
-    assert expected in messages(at)
+    # messages reach markdown escaped ("UTF\-8"); the reader sees them without the backslashes
+    assert expected in messages(at).replace("\\", "")
 
 
 @pytest.mark.parametrize(
