@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,17 +50,194 @@ def sha256_file(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class RunRecord:
+    """How a checkpoint was built: the command that rebuilds it, its seed, device and wall time."""
+
+    command: str
+    seed: int
+    device: str
+    wall_time_s: float
+    extras: dict[str, Any] = field(default_factory=dict)  # threads, versions, per-family timings
+
+
+@dataclass(frozen=True)
+class PaperFigure:
+    """The paper's own figure for the metric the card reports, and where the paper prints it."""
+
+    metric: str
+    value: float | None  # None where the paper quotes no number for this setting
+    source: str
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+# JSON kinds a card field may hold; a JSON true/false is never a number here
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "text": ((str,), "a string"),
+    "integer": ((int,), "an integer"),
+    "number": ((int, float), "a number"),
+    "mapping": ((dict,), "a JSON object"),
+    "list": ((list,), "a list"),
+}
+# the fields with a typed attribute on Card; every other top-level field is in Card.extras
+_TYPED = (
+    "name",
+    "family",
+    "files",
+    "weights_sha256",
+    "paper",
+    "title",
+    "config",
+    "data",
+    "recipe",
+    "run",
+    "metrics",
+    "paper_figure",
+    "history",
+)
+
+
+class _Fields:
+    """Reads typed fields out of one JSON object and collects every problem, not only the first."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+
+    def read(
+        self, raw: dict[str, Any], key: str, kind: str, required: bool = False, path: str = ""
+    ) -> Any:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                self.problems.append(f"'{path}{key}' is missing")
+            return None
+        types, wanted = _KINDS[kind]
+        if isinstance(value, bool) or not isinstance(value, types):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            self.problems.append(f"'{path}{key}' should be {wanted}, not {shown}")
+            return None
+        return value
+
+    def record(
+        self, raw: dict[str, Any], key: str, cls: type, kinds: dict[str, tuple[str, bool]]
+    ) -> Any:
+        """``raw[key]`` as ``cls`` (fields named in ``kinds``, the rest in ``extras``), or None."""
+        value = self.read(raw, key, "mapping")
+        if value is None:
+            return None
+        typed = {
+            name: self.read(value, name, kind, required, f"{key}.")
+            for name, (kind, required) in kinds.items()
+        }
+        return cls(**typed, extras={k: v for k, v in value.items() if k not in kinds})
+
+
+# field -> (kind, required) of the records inside a card
+_RUN_FIELDS = {
+    "command": ("text", True),
+    "seed": ("integer", True),
+    "device": ("text", True),
+    "wall_time_s": ("number", True),
+}
+_FIGURE_FIELDS = {"metric": ("text", True), "value": ("number", False), "source": ("text", True)}
+
+
+@dataclass(frozen=True, eq=False)
+class Card(Mapping[str, Any]):
+    """A checkpoint's ``card.json``, validated: the fields every card shares, typed.
+
+    ``name``, ``family``, ``files`` and ``weights_sha256`` are required; the fields that judge a
+    trained model (``paper``, ``run``, ``metrics``, ``paper_figure``, ...) are checked for their
+    type where present (every committed card has them; a card written by a test may not).
+    Family-specific fields stay plain JSON in ``extras``. The card still reads as the mapping it
+    was loaded from (``card["metrics"]``), so code written against plain dicts keeps working.
+    """
+
+    name: str
+    family: str
+    files: dict[str, str]
+    weights_sha256: str
+    paper: str | None
+    title: str | None
+    config: dict[str, Any] | None
+    data: dict[str, Any]
+    recipe: dict[str, Any]
+    run: RunRecord | None
+    metrics: dict[str, Any]
+    paper_figure: PaperFigure | None
+    history: list[dict[str, Any]] | None
+    extras: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @classmethod
+    def from_json(cls, raw: Any, where: Path | str, name: str) -> Card:
+        """Validate a parsed ``card.json``.
+
+        Args:
+            raw: The parsed JSON.
+            where: The card's path, named in the error.
+            name: The checkpoint's name, for the rebuild command in the error.
+
+        Raises:
+            CheckpointError: naming the card, every missing or mistyped field and the command.
+        """
+        rebuild = f"Rebuild it with `{train_command(name)}`."
+        if not isinstance(raw, dict):
+            raise CheckpointError(f"{where} is not a JSON object. {rebuild}")
+        problems: list[str] = []
+        fields = _Fields(problems)
+        files = fields.read(raw, "files", "mapping", required=True)
+        if files is not None and not all(isinstance(v, str) for v in files.values()):
+            problems.append("'files' should map each file name to its sha256 text")
+        run = fields.record(raw, "run", RunRecord, _RUN_FIELDS)
+        figure = fields.record(raw, "paper_figure", PaperFigure, _FIGURE_FIELDS)
+        history = fields.read(raw, "history", "list")
+        if history is not None and not all(isinstance(h, dict) for h in history):
+            problems.append("'history' should be a list of JSON objects")
+        card = cls(
+            name=fields.read(raw, "name", "text", required=True),
+            family=fields.read(raw, "family", "text", required=True),
+            files=files,
+            weights_sha256=fields.read(raw, "weights_sha256", "text", required=True),
+            paper=fields.read(raw, "paper", "text"),
+            title=fields.read(raw, "title", "text"),
+            config=fields.read(raw, "config", "mapping"),
+            data=fields.read(raw, "data", "mapping") or {},
+            recipe=fields.read(raw, "recipe", "mapping") or {},
+            run=run,
+            metrics=fields.read(raw, "metrics", "mapping") or {},
+            paper_figure=figure,
+            history=history,
+            extras={k: v for k, v in raw.items() if k not in _TYPED},
+            raw=raw,
+        )
+        if problems:
+            raise CheckpointError(
+                f"{where} does not hold a valid card: {'; '.join(problems)}. {rebuild}"
+            )
+        return card
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A verified checkpoint: its card, its tensors (on the CPU) and its side files."""
 
     name: str
     directory: Path
-    card: dict[str, Any]
+    card: Card
     tensors: dict[str, torch.Tensor] = field(repr=False)
 
     def read_json(self, filename: str) -> Any:
         """Read a verified JSON side file of this checkpoint."""
-        if filename not in self.card.get("files", {}):
+        if filename not in self.card.files:
             raise CheckpointError(
                 f"{self.directory / filename} is not listed in the card of '{self.name}'; "
                 f"rebuild it with `{train_command(self.name)}`"
@@ -126,8 +304,8 @@ def save_checkpoint(
     return target
 
 
-def read_card(name: str, root: Path | None = None) -> dict[str, Any]:
-    """Read a checkpoint's card without verifying or loading weights (for listings)."""
+def read_card(name: str, root: Path | None = None) -> Card:
+    """Read and validate a checkpoint's card without verifying or loading weights (listings)."""
     directory = (Path(root) if root is not None else checkpoint_root()) / name
     card_path = directory / CARD_FILE
     if not card_path.is_file():
@@ -141,11 +319,7 @@ def read_card(name: str, root: Path | None = None) -> dict[str, Any]:
         raise CheckpointError(
             f"{card_path} is unreadable ({error}). Rebuild it with `{train_command(name)}`."
         ) from error
-    if not isinstance(card, dict) or not isinstance(card.get("files"), dict):
-        raise CheckpointError(
-            f"{card_path} has no file list. Rebuild it with `{train_command(name)}`."
-        )
-    return card
+    return Card.from_json(card, card_path, name)
 
 
 def load_checkpoint(name: str, root: Path | None = None, family: str | None = None) -> Checkpoint:
@@ -158,12 +332,12 @@ def load_checkpoint(name: str, root: Path | None = None, family: str | None = No
     directory = (Path(root) if root is not None else checkpoint_root()) / name
     card = read_card(name, root)
     command = train_command(name)
-    if family is not None and card.get("family") != family:
+    if family is not None and card.family != family:
         raise CheckpointError(
-            f"{directory / CARD_FILE} describes a '{card.get('family')}' model, not '{family}'. "
+            f"{directory / CARD_FILE} describes a '{card.family}' model, not '{family}'. "
             f"Rebuild it with `{command}`."
         )
-    for filename, expected in card["files"].items():
+    for filename, expected in card.files.items():
         path = directory / filename
         if not path.is_file():
             raise CheckpointError(f"{path} is missing. Rebuild it with `{command}`.")
@@ -173,7 +347,7 @@ def load_checkpoint(name: str, root: Path | None = None, family: str | None = No
                 f"{path} does not match its card (sha256 {actual[:12]}... != {expected[:12]}...): "
                 f"the file is corrupt or was changed. Rebuild it with `{command}`."
             )
-    if WEIGHTS_FILE not in card["files"]:
+    if WEIGHTS_FILE not in card.files:
         raise CheckpointError(f"{directory} lists no {WEIGHTS_FILE}. Rebuild it with `{command}`.")
     try:
         tensors = load_file(str(directory / WEIGHTS_FILE))

@@ -334,7 +334,7 @@ with tabs[3]:
                 gold = gold[:MAX_BATCH_ITEMS]
                 use_pos = kind == "pos" and all(s.pos is not None for s in gold)
                 gold_tags = [s.pos if use_pos else s.tags for s in gold]
-                model_tags = list(chosen.card["config"]["tags"])
+                model_tags = list(chosen.card.config["tags"])
                 if kind == "pos":
                     unknown_tags = sorted({t for ts in gold_tags for t in ts} - set(model_tags))
                 else:
@@ -420,7 +420,7 @@ with tabs[4]:
     metric_name = "accuracy" if kind == "pos" else "entity F1"
     rows, scores_by_variant = [], {}
     for v, m in loaded.items():
-        value = m.card["metrics"].get(metric_key)
+        value = m.card.metrics.get(metric_key)
         if value is not None:
             scores_by_variant[tg.VARIANTS[v]] = value
         rows.append(
@@ -429,7 +429,7 @@ with tabs[4]:
                 f"our test {metric_name}": None if value is None else 100 * value,
                 f"paper, same variant ({PAPER_BENCHMARK[kind]})": 100
                 * PAPER_ABLATION[tg.VARIANTS[v]][kind],
-                "test sentences": m.card["metrics"].get("test_size"),
+                "test sentences": m.card.metrics.get("test_size"),
             }
         )
     st.dataframe(

@@ -315,7 +315,7 @@ st.markdown(
 
 # ---- the card and the papers -------------------------------------------------------------------
 st.subheader("How good is our detector, and what the papers claim")
-metrics = loaded.card.get("metrics", {})
+metrics = loaded.card.metrics
 m1, m2, m3 = st.columns(3)
 if metrics.get("rtd_auc") is not None:
     m1.metric("RTD AUC (held out)", f"{metrics['rtd_auc']:.3f}")

@@ -153,7 +153,7 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
     torch.manual_seed(4)
     config = GatedRNNConfig("gru", "chars", n_inputs=6, hidden=5, embed_dim=3)
     model = SequenceModel(config)
-    card = {"family": "gated_rnn", "config": config.to_json(), "run": {}, "metrics": {}}
+    card = {"family": "gated_rnn", "config": config.to_json(), "metrics": {}}
     save_checkpoint("chars-gru", model.state_dict(), card, root=tmp_path)
     loaded = SequenceModel.from_checkpoint(
         load_checkpoint("chars-gru", root=tmp_path, family="gated_rnn")

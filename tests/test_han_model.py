@@ -224,11 +224,16 @@ def test_han_checkpoint_round_trip(tmp_path):
 
 
 def test_flat_models_round_trip(tmp_path):
-    for cls, model in (
-        (FlatAttentionGRU, tiny_flat()),
-        (MeanEmbeddingClassifier, MeanEmbeddingClassifier(MeanEmbeddingConfig(VOCAB, 2))),
+    for family, cls, model in (
+        ("flat_gru", FlatAttentionGRU, tiny_flat()),
+        (
+            "mean_embedding",
+            MeanEmbeddingClassifier,
+            MeanEmbeddingClassifier(MeanEmbeddingConfig(VOCAB, 2)),
+        ),
     ):
-        save_checkpoint("m", model.state_dict(), {"config": model.config.to_json()}, root=tmp_path)
+        card = {"family": family, "config": model.config.to_json()}
+        save_checkpoint("m", model.state_dict(), card, root=tmp_path)
         rebuilt = cls.from_checkpoint(load_checkpoint("m", root=tmp_path))
         assert rebuilt.config == model.config and not rebuilt.training
 

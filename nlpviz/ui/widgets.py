@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from nlpviz.checkpoints import Card
 from nlpviz.data.user_input import (
     MAX_BATCH_ITEMS,
     MAX_CHARS,
@@ -209,19 +210,20 @@ def progress_bar(label: str) -> Iterator[Callable[[float], None]]:
         bar.empty()
 
 
-def model_card(label: str, card: dict) -> None:
+def model_card(label: str, card: Card) -> None:
     """An expander with how a checkpoint was built and the card fields that judge it."""
-    run, recipe = card["run"], card.get("recipe", {})
+    run, recipe = card.run, card.recipe
     best = (
         f" · best epoch {recipe['best_epoch']} of {recipe['epochs']}"
         if "best_epoch" in recipe and "epochs" in recipe
         else ""
     )
-    with st.expander(f"{label}: {card.get('name', '')}"):
-        st.markdown(
-            f"Rebuild with `{run['command']}` · trained in {run['wall_time_s']:.0f} s on "
-            f"{run['device']}{best}"
-        )
+    with st.expander(f"{label}: {card.name}"):
+        if run is not None:
+            st.markdown(
+                f"Rebuild with `{run.command}` · trained in {run.wall_time_s:.0f} s on "
+                f"{run.device}{best}"
+            )
         st.json(
             {
                 k: card[k]
