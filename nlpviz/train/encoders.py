@@ -54,6 +54,7 @@ from nlpviz.models.encoders import (
     build_model,
     design_config,
 )
+from nlpviz.train import common
 from nlpviz.train.common import run_record, seed_everything
 
 log = logging.getLogger(__name__)
@@ -426,17 +427,12 @@ def train_encoder(
     generator.manual_seed(seed)
     step, wall, cpu, history = 0, 0.0, 0.0, []
     state_path = _state_path(name)
-    if state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=True)
-        if state.get("recipe") == json.dumps(asdict(recipe)) and state.get("seed") == seed:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            generator.set_state(
-                state["generator"].cpu() if device.type == "cpu" else state["generator"]
-            )
-            step, wall, history = state["step"], state["wall"], json.loads(state["history"])
-            cpu = state.get("cpu", 0.0)
-            log.info("%s: resuming at step %d (%.0f s done)", name, step, wall)
+    if (state := common.resume(state_path, model, optimizer, recipe, seed, device)) is not None:
+        generator.set_state(
+            state["generator"].cpu() if device.type == "cpu" else state["generator"]
+        )
+        step, wall, history = state["step"], state["wall"], state["history"]
+        cpu = state.get("cpu", 0.0)
 
     switch = long_from(recipe)
     short_epoch = math.ceil(len(short_seqs.ids) / recipe.batch_size)
@@ -481,28 +477,22 @@ def train_encoder(
                 }
             )
             log.info("%s step %d: %s", name, step, history[-1])
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(),
-                    "step": step,
-                    "wall": wall,
-                    "cpu": cpu,
-                    "history": json.dumps(history),
-                    "recipe": json.dumps(asdict(recipe)),
-                    "seed": seed,
-                },
+            common.save_train_state(
                 state_path,
+                model,
+                optimizer,
+                recipe,
+                seed,
+                step,
+                wall,
+                history,
+                generator=generator.get_state(),
+                cpu=cpu,
             )
     progress.close()
 
-    # score the weights as they are stored (float16), then the downstream probe
-    stored = {
-        k: v.detach().to(torch.float16).to(torch.float32) for k, v in model.state_dict().items()
-    }
-    model.load_state_dict(stored)
+    # score the weights the checkpoint keeps, then the downstream probe
+    common.load_as_stored(model)
     final = evaluate(model, design, held_seqs, recipe, device)
     probe = probe_mr(model, tokenizer, recipe, device)
     cloze = cloze_scores(model, tokenizer, load_cloze(), device)

@@ -39,7 +39,7 @@ from nlpviz.models.gated_rnn import (
     parameter_count,
     units_for_budget,
 )
-from nlpviz.train.common import run_record, seed_everything, stopwatch
+from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
 
 log = logging.getLogger(__name__)
 
@@ -129,14 +129,6 @@ def music_nll(
     return total / frames
 
 
-def _stored(model: SequenceModel) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-
-
-def _as_stored(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
-
-
 def _roll_to_json(roll: np.ndarray) -> list[list[int]]:
     return [np.nonzero(frame)[0].tolist() for frame in roll]
 
@@ -206,13 +198,13 @@ def train_music(
                 }
             )
             if valid < best[0]:
-                best = (valid, epoch, _stored(model))
+                best = (valid, epoch, snapshot(model))
             elif epoch - best[1] >= recipe.patience:
                 log.info("%s: no validation gain for %d epochs, stopping", name, recipe.patience)
                 break
         log.info("%s: %.0f s", name, time.perf_counter() - start)
 
-    model.load_state_dict(_as_stored(best[2]))
+    load_as_stored(model, best[2])
     metrics = {
         "test_nll": round(music_nll(model, data.test, device), 4),
         "valid_nll": round(music_nll(model, data.valid, device), 4),
@@ -363,11 +355,11 @@ def train_chars(
                 bar.set_postfix(valid_bpc=f"{valid:.3f}")
                 running, running_n = 0.0, 0
                 if valid < best[0]:
-                    best = (valid, update, _stored(model))
+                    best = (valid, update, snapshot(model))
                 tick, cpu_tick = time.perf_counter(), time.process_time()
         bar.close()
 
-    model.load_state_dict(_as_stored(best[2]))
+    load_as_stored(model, best[2])
     metrics = {
         "test_bpc": round(char_bpc(model, test_ids, device), 4),
         "valid_bpc": round(char_bpc(model, valid_ids, device), 4),

@@ -40,7 +40,7 @@ from nlpviz.models.han import (
     pad_documents,
     pad_flat,
 )
-from nlpviz.train.common import run_record, seed_everything, stopwatch
+from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
 
 log = logging.getLogger(__name__)
 
@@ -241,16 +241,13 @@ def train_han(name: str, recipe: HANRecipe, device: torch.device, seed: int, com
             )
             bar.set_postfix(dev_acc=f"{dev_acc:.3f}")
             if (dev_acc, -dev_loss) > best[0]:
-                state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-                best = ((dev_acc, -dev_loss), epoch, state)
+                best = ((dev_acc, -dev_loss), epoch, snapshot(model))
             elif epoch - best[1] >= recipe.patience:
                 log.info("%s: no dev improvement for %d epochs, stopping", name, recipe.patience)
                 break
         bar.close()
 
-    # Evaluate the weights exactly as they are stored (float16), not the float32 ones.
-    stored = {k: v.half().float() if v.is_floating_point() else v for k, v in best[2].items()}
-    model.load_state_dict(stored)
+    load_as_stored(model, best[2])  # score the weights the checkpoint keeps
     dev_acc, _ = evaluate(model, dev_docs, data.dev.labels, device)
     test_preds = predict(model, test_docs, device).argmax(-1)
     test_acc = float((test_preds == data.test.labels).mean())

@@ -20,16 +20,12 @@ from nlpviz.checkpoints import read_card, save_checkpoint
 from nlpviz.data.rotten import LabelledSplit, TaskData, load_task
 from nlpviz.data.tokenize import word_tokenize
 from nlpviz.data.vocab import Vocab
-from nlpviz.models.kim_cnn import KimCNN, KimCNNConfig, pad_ids
-from nlpviz.train.common import run_record, seed_everything, stopwatch
+from nlpviz.models.kim_cnn import PAPER_ACCURACY, KimCNN, KimCNNConfig, pad_ids
+from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
 
 log = logging.getLogger(__name__)
 
 PAPER = "Kim (2014), Convolutional Neural Networks for Sentence Classification"
-PAPER_ACCURACY = {  # Kim (2014), Table 2, accuracy in %
-    "mr": {"rand": 76.1, "static": 81.0, "non-static": 81.5, "multichannel": 81.1},
-    "subj": {"rand": 89.6, "static": 93.0, "non-static": 93.4, "multichannel": 93.2},
-}
 FILTER_TABLE = "filters.json"
 VOCAB_FILE = "vocab.json"
 TOP_NGRAMS = 8
@@ -169,13 +165,10 @@ def train_kim_cnn(
             )
             bar.set_postfix(dev_acc=f"{dev_acc:.3f}")
             if dev_acc > best[0]:
-                state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-                best = (dev_acc, epoch, state)
+                best = (dev_acc, epoch, snapshot(model))
         bar.close()
 
-    # Evaluate the weights exactly as they are stored (float16), not the float32 ones.
-    stored = {k: v.half().float() if v.is_floating_point() else v for k, v in best[2].items()}
-    model.load_state_dict(stored)
+    load_as_stored(model, best[2])  # score the weights the checkpoint keeps
     dev_acc = accuracy(model, dev_ids, data.dev.labels, device)
     test_acc = accuracy(model, test_ids, data.test.labels, device)
     majority = float(max(np.mean(data.test.labels == c) for c in range(config.num_classes)))

@@ -73,7 +73,7 @@ from nlpviz.models.lora import (
     load_adapter_state,
 )
 from nlpviz.registry import rebuild_command
-from nlpviz.train.common import run_record, seed_everything
+from nlpviz.train.common import as_stored, run_record, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -451,13 +451,6 @@ def _snapshot(model: MiniLMClassifier, spec: RunSpec) -> dict[str, torch.Tensor]
     return _stored_state(model, spec)
 
 
-def _as_stored(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Round to float16 and back: the weights exactly as the checkpoint holds them."""
-    return {
-        k: v.to(torch.float16).to(v.dtype) if v.is_floating_point() else v for k, v in state.items()
-    }
-
-
 def _restore(model: MiniLMClassifier, spec: RunSpec, state: dict[str, torch.Tensor]) -> None:
     if spec.kind == "full":
         model.load_state_dict(state)
@@ -584,7 +577,7 @@ def train_run(
             if torch.is_tensor(t)
         )
         # Evaluate once, on the weights as stored (float16).
-        _restore(model, spec, _as_stored(best[2]))
+        _restore(model, spec, as_stored(best[2]))
         if features is not None:  # the frozen encoder's features are already at hand
             with torch.no_grad():
                 dev_acc, test_acc = (

@@ -22,7 +22,7 @@ from nlpviz.data.vocab import Vocab
 from nlpviz.models.crf import entity_f1
 from nlpviz.models.kim_cnn import pad_ids
 from nlpviz.models.tagger import MAX_WORD_CHARS, Tagger, TaggerConfig, pad_chars
-from nlpviz.train.common import run_record, seed_everything, stopwatch
+from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +210,9 @@ def train_tagger(
             )
             bar.set_postfix({f"dev_{metric}": f"{dev[metric]:.3f}"})
             if dev[metric] > best[0]:
-                state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-                best = (dev[metric], epoch, state)
+                best = (dev[metric], epoch, snapshot(model))
         bar.close()
-    stored = {k: v.half().float() if v.is_floating_point() else v for k, v in best[2].items()}
-    model.load_state_dict(stored)
+    load_as_stored(model, best[2])  # score the weights the checkpoint keeps
     dev = evaluate(model, data.dev, kind, vocab, chars, device)
     test = evaluate(model, data.test, kind, vocab, chars, device)
     card = {

@@ -48,6 +48,7 @@ from nlpviz.data.translation import (
 from nlpviz.models.beam import beam_search, greedy_decode
 from nlpviz.models.seq2seq import Seq2Seq, Seq2SeqConfig, count_parameters
 from nlpviz.models.transformer import Transformer, TransformerConfig, noam_rate
+from nlpviz.train import common
 from nlpviz.train.common import run_record, seed_everything
 
 log = logging.getLogger(__name__)
@@ -292,13 +293,8 @@ def train_translation(
 
     step, wall, history = 0, 0.0, []
     state_path = _state_path(name)
-    if state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=True)
-        if state.get("recipe") == json.dumps(asdict(recipe)) and state.get("seed") == seed:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            step, wall, history = state["step"], state["wall"], json.loads(state["history"])
-            log.info("%s: resuming at step %d (%.0f s done)", name, step, wall)
+    if (state := common.resume(state_path, model, optimizer, recipe, seed, device)) is not None:
+        step, wall, history = state["step"], state["wall"], state["history"]
 
     batches_cache: dict[int, list[np.ndarray]] = {}
     per_epoch = len(epoch_batches(train, recipe.batch_size, seed, 0))
@@ -339,27 +335,10 @@ def train_translation(
             }
             history.append(entry)
             log.info("%s: %s", name, entry)
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "step": step,
-                    "wall": wall,
-                    "history": json.dumps(history),
-                    "recipe": json.dumps(asdict(recipe)),
-                    "seed": seed,
-                },
-                state_path,
-            )
+            common.save_train_state(state_path, model, optimizer, recipe, seed, step, wall, history)
     progress.close()
 
-    # score the weights as stored (float16)
-    stored = {
-        k: v.detach().to(torch.float16).to(torch.float32) for k, v in model.state_dict().items()
-    }
-    model.load_state_dict(stored)
-    model.eval()
+    common.load_as_stored(model).eval()  # score the weights the checkpoint keeps
     started = time.perf_counter()
     test_ppl = perplexity(model, test, device)
     english = [en for en, _ in test_pairs]
