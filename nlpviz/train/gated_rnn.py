@@ -66,6 +66,14 @@ PAPER_FIGURE_CHARS = {
 HELDOUT_FILE = "heldout.json"
 VOCAB_FILE = "vocab.json"
 CELL_TITLES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
+# what both tasks' cards say about how every cell was trained, after each task's own notes
+RECIPE_NOTES = {
+    "kernel": "torch.nn fused kernel on the same parameters as the explicit cells",
+    "initialisation": "PyTorch's U(-1/sqrt(H), 1/sqrt(H)); LSTM forget-gate input bias 1",
+    "time_axes": "wall_s: wall-clock training seconds; cpu_s: the process's CPU seconds "
+    "(one thread), the fairer clock on a shared machine",
+    "storage": "float16",
+}
 
 
 @dataclass(frozen=True)
@@ -234,11 +242,7 @@ def train_music(
             optimizer=f"Adam(lr={recipe.lr}) (the paper: RMSProp with weight noise)",
             best_epoch=best[1],
             selection="the epoch with the lowest validation NLL",
-            kernel="torch.nn fused kernel on the same parameters as the explicit cells",
-            initialisation="PyTorch's U(-1/sqrt(H), 1/sqrt(H)); LSTM forget-gate input bias 1",
-            time_axes="wall_s: wall-clock training seconds; cpu_s: the process's CPU seconds "
-            "(one thread), the fairer clock on a shared machine",
-            storage="float16",
+            **RECIPE_NOTES,
         ),
         "run": run_record(device, clock["seconds"], command, seed),
         "metrics": metrics,
@@ -384,11 +388,7 @@ def train_chars(
             f"{recipe.eval_every} updates",
             bptt=f"{recipe.batch_size} parallel streams, windows of {recipe.window} characters, "
             "state carried across windows",
-            kernel="torch.nn fused kernel on the same parameters as the explicit cells",
-            initialisation="PyTorch's U(-1/sqrt(H), 1/sqrt(H)); LSTM forget-gate input bias 1",
-            time_axes="wall_s: wall-clock training seconds; cpu_s: the process's CPU seconds "
-            "(one thread), the fairer clock on a shared machine",
-            storage="float16",
+            **RECIPE_NOTES,
         ),
         "run": run_record(device, clock["seconds"], command, seed),
         "metrics": metrics,
