@@ -84,7 +84,7 @@ SAMPLE_SECONDS = 0.1
 
 
 class Scan:
-    """Counts of tracebacks found in bytes sent to any browser (thread-safe enough: one loop)."""
+    """Frames scanned and tracebacks found in what browsers received (all on the event loop)."""
 
     frames = 0
     tracebacks: list[str] = []
