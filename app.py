@@ -47,8 +47,8 @@ with st.container(border=True):
     st.markdown(
         "**Attribution workbench.** One text through every classifier at once (the Kim CNNs, "
         "HAN and its flat baseline, MiniLM with a LoRA adapter, the taggers per token) and "
-        "seven attribution methods from Captum (Integrated Gradients, Saliency, Input x "
-        "Gradient, DeepLift, GradientSHAP, Occlusion, Feature Ablation), each scored by how "
+        "six attribution methods from Captum (Integrated Gradients, Saliency, Input x "
+        "Gradient, GradientSHAP, Occlusion, Feature Ablation), each scored by how "
         "faithful it is: deletion and insertion curves, comprehensiveness and sufficiency."
     )
     st.page_link("pages/12_Attribution.py", label="Attribution workbench", icon="➡️")

@@ -8,8 +8,13 @@ as the convergence delta.
 The workbench part adapts every classifier of the app to Captum (:func:`prepare_kim`,
 :func:`prepare_han`, :func:`prepare_flat`, :func:`prepare_minilm`, :func:`prepare_tagger`) as an
 :class:`EmbeddedText` (token vectors and a forward over them), and :func:`attribute` runs one of
-:data:`METHODS` on it. Captum's hooks (DeepLift's) land on a private wrapper module, never on the
-shared model; gradients are taken of the inputs only, so no parameter gets a ``.grad``.
+:data:`METHODS` on it. Gradients are taken of the inputs only, so no parameter gets a ``.grad``
+and no hook is registered on the shared model.
+
+DeepLift is not offered: Captum's rescale rule acts on activation *modules*, and these models
+apply their non-linearities as functions (``torch.relu``, GELU, GRU/LSTM cells, which the rule
+does not cover anyway), and the shared model must never carry Captum's hooks. DeepLift here
+would be ``(x - x') * dF/dx``, Input x Gradient under another name.
 """
 
 from __future__ import annotations
@@ -92,7 +97,6 @@ METHODS = (
     "Integrated Gradients",
     "Saliency",
     "Input x Gradient",
-    "DeepLift",
     "GradientSHAP",
     "Occlusion",
     "Feature Ablation",
@@ -172,32 +176,15 @@ class Attribution:
     target_name: str
     probability: float  # P(target | text)
     options: AttributionOptions
-    delta: float = float("nan")  # completeness gap, for methods that have one (IG, DeepLift, SHAP)
+    delta: float = float("nan")  # completeness gap, for methods that have one (IG, GradientSHAP)
     output_at_baseline: float = float("nan")  # P(target | baseline)
     seconds: float = 0.0
 
 
-class _Forward(torch.nn.Module):
-    """A private module around a forward function (DeepLift needs a module to hook).
-
-    The shared model is NOT a submodule, so Captum's hooks land on this wrapper only and never
-    on the model every session reads.
-    """
-
-    def __init__(self, forward: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        super().__init__()
-        self._fn = forward
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._fn(x)
-
-
 _RNG_LOCK = threading.Lock()  # GradientSHAP draws from the global generators
 
-# Captum warns on every call that it sets requires_grad on the inputs and that DeepLift hooks
-# (our private wrapper's) are temporary: both are expected here.
+# Captum warns on every call that it sets requires_grad on the inputs: expected here.
 warnings.filterwarnings("ignore", message=r".*required_grads has been set automatically.*")
-warnings.filterwarnings("ignore", message=r".*Setting forward, backward hooks and attributes.*")
 
 
 def _per_token(values: torch.Tensor, reduce: str = "sum") -> np.ndarray:
@@ -215,7 +202,6 @@ def _run_method(
 ) -> tuple[np.ndarray, float, float]:
     """(scores (tokens,), delta, P(target | baseline)) of one method; NaN where it has none."""
     from captum.attr import (
-        DeepLift,
         FeatureAblation,
         GradientShap,
         InputXGradient,
@@ -245,14 +231,6 @@ def _run_method(
         scores = _per_token(
             InputXGradient(text.forward).attribute(inputs.clone().requires_grad_(), target=target)
         )
-    elif method == "DeepLift":
-        values, gap = DeepLift(_Forward(text.forward)).attribute(
-            inputs.clone().requires_grad_(),
-            baselines=baseline,
-            target=target,
-            return_convergence_delta=True,
-        )
-        scores, delta = _per_token(values), float(gap.sum())
     elif method == "GradientSHAP":
         # Captum draws the noise from torch's and the path points from numpy's global
         # generators: seed both for a reproducible result and put them back afterwards.
@@ -327,7 +305,7 @@ def attribute(
         scores, delta, at_baseline = _run_method(text, method, target, options, baseline)
     with torch.no_grad():
         probability = float(text.forward(inputs)[0, target])
-        if math.isnan(at_baseline) and method in ("DeepLift", "GradientSHAP"):
+        if math.isnan(at_baseline) and method == "GradientSHAP":
             at_baseline = float(text.forward(baseline)[0, target])
     return Attribution(
         method=method,
@@ -353,8 +331,6 @@ def forward_passes(method: str, n_tokens: int, options: AttributionOptions) -> f
         return 3.0 * options.n_steps + 2
     if method in ("Saliency", "Input x Gradient"):
         return 3.0
-    if method == "DeepLift":
-        return 6.0
     if method == "GradientSHAP":
         return 3.0 * options.n_samples + 1
     if method == "Occlusion":

@@ -41,7 +41,6 @@ METHOD_KEYS = {
     "ig": "Integrated Gradients",
     "saliency": "Saliency",
     "ixg": "Input x Gradient",
-    "deeplift": "DeepLift",
     "gradshap": "GradientSHAP",
     "occlusion": "Occlusion",
     "ablation": "Feature Ablation",
@@ -55,7 +54,7 @@ device = str(render_sidebar())
 
 st.title("Attribution workbench: what did each model rely on?")
 st.caption(
-    "Captum's methods (Sundararajan et al. 2017; Shrikumar et al. 2017; Lundberg & Lee 2017; "
+    "Captum's methods (Sundararajan et al. 2017; Shrikumar et al. 2016; Lundberg & Lee 2017; "
     "Zeiler & Fergus 2014) on every classifier of nlpviz, with faithfulness measured "
     "(Samek et al. 2017; DeYoung et al. 2020, ERASER)"
 )
@@ -660,12 +659,12 @@ with tabs[4]:
         "- **Comprehensiveness / sufficiency** are the same idea at one k: a good ranking's top "
         "tokens are necessary (high comprehensiveness) and sufficient (sufficiency near 0 or "
         "below).\n"
-        "- **Delta** (IG, DeepLift, GradientSHAP) is how far the scores are from adding up to "
+        "- **Delta** (IG, GradientSHAP) is how far the scores are from adding up to "
         "P(x) − P(baseline). IG's delta shrinks with more steps.\n"
-        "- **DeepLift here**: Captum's rescale rule acts on activation *modules* (nn.ReLU, "
-        "nn.Tanh, …); these models apply their non-linearities as functions, so Captum treats "
-        "them as linear and DeepLift reduces to (x − x′) · ∂F/∂x at the input; its large delta "
-        "says so. It runs on a private wrapper: no hook ever touches the shared model.\n"
+        "- **Why no DeepLift**: Captum's rescale rule acts on activation *modules* (nn.ReLU, "
+        "nn.Tanh, …); these models apply their non-linearities as functions, and the shared "
+        "models never carry Captum's hooks, so DeepLift would reduce to (x − x′) · ∂F/∂x, "
+        "Input x Gradient under another name. It is left out rather than shown mislabelled.\n"
         "- **Where our miniatures stand**: IG's completeness holds on every model here "
         "(delta shown per cell; it shrinks as the steps grow). Attention agrees with attribution "
         "only in part (mean Spearman +0.35 to +0.41 on held-out texts, see 'Why attention is not "
