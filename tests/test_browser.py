@@ -68,8 +68,11 @@ def chromium_available() -> None:
 def server(chromium_available, tmp_path_factory) -> Iterator[AppServer]:
     """``streamlit run app.py`` on a free loopback port; yields once /_stcore/health is ok."""
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    # The attribution grid runs by itself only when one timed forward pass predicts less than
+    # NLPVIZ_ATTRIBUTION_AUTORUN_S; left at its default, a slower machine would get the Run
+    # button instead of the grid and the /Attribution checks would depend on its speed.
     try:
-        with running_app(log) as handle:
+        with running_app(log, env={"NLPVIZ_ATTRIBUTION_AUTORUN_S": "600"}) as handle:
             yield handle
     except RuntimeError as error:  # the server exited or never became healthy
         pytest.fail(str(error), pytrace=False)
@@ -261,7 +264,27 @@ def test_kim_cnn_classifies_typed_sentence(driver, server, screenshots):
     _assert_no_exception(driver, server)
     _wait_chart(driver, server)
     assert "wonderfully" in driver.current_url, driver.current_url
+    # the prediction shown is the one the checkpoint gives the typed sentence
+    metric = driver.find_element(By.CSS_SELECTOR, "[data-testid='stMetric']")
+    label = metric.find_element(By.CSS_SELECTOR, "[data-testid='stMetricLabel']").text
+    shown = metric.find_element(By.CSS_SELECTOR, "[data-testid='stMetricValue']").text
+    variant = label.strip().removeprefix("CNN-").removesuffix(" predicts")
+    assert shown == _kim_prediction(f"kim-cnn-{variant}-mr", SENTENCE), (label, shown)
     _screenshot(driver, screenshots, "kim_cnn_typed")
+
+
+def _kim_prediction(checkpoint: str, text: str) -> str:
+    """The class the checkpoint predicts for ``text``, computed here, outside the app."""
+    import torch
+
+    from nlpviz.analysis.kim_cnn import classify_many
+    from nlpviz.checkpoints import CheckpointError
+    from nlpviz.ui.loaders import load_model
+
+    loaded = load_model(checkpoint, "cpu")
+    assert not isinstance(loaded, CheckpointError), loaded
+    probabilities = classify_many(loaded.model, loaded.vocab, [text], torch.device("cpu"))
+    return loaded.card["class_names"][int(probabilities[0].argmax())]
 
 
 def test_kim_cnn_deep_link_shows_html_as_text(driver, server, screenshots):
@@ -278,6 +301,11 @@ def test_kim_cnn_deep_link_shows_html_as_text(driver, server, screenshots):
         alert.dismiss()
         pytest.fail(f"The deep link opened a JavaScript alert ({message!r}): HTML was executed.")
 
+    injected = driver.execute_script(
+        "return [...document.querySelectorAll('script')]"
+        ".filter((s) => s.textContent.includes('alert(1)')).length"
+    )
+    assert injected == 0, "the link's <script> became an element of the page"
     value = _textarea(driver, server).get_property("value")
     assert "<script>" in value, (
         f"the text area should show the link's text as typed, got {value!r}\n"
@@ -298,14 +326,36 @@ def test_han_page_opens_by_url_and_draws_the_document(driver, server, screenshot
     _screenshot(driver, screenshots, "han")
 
 
+LATTICE_TOKENS_JS = """
+const lattice = [...document.querySelectorAll('.js-plotly-plot')]
+  .flatMap((plot) => plot.data || [])
+  .find((trace) => trace.name === '(position, tag)');
+return lattice ? [...new Set(lattice.x)] : null;
+"""
+
+
 def test_tagger_page_opens_by_url_and_draws_the_lattice(driver, server, screenshots):
-    _open(driver, server, "/Tagger?text=Taylor%20Swift%20played%20in%20New%20York")
+    _open(
+        driver,
+        server,
+        "/Tagger?variant=blstm-cnn-crf&tab=CRF%3A%20emissions%2C%20transitions%2C%20lattice"
+        "&text=Taylor%20Swift%20played%20in%20New%20York",
+    )
     _assert_no_exception(driver, server)
     _wait_chart(driver, server)
+    columns = _wait(
+        driver,
+        server,
+        CHART_TIMEOUT,
+        lambda d: d.execute_script(LATTICE_TOKENS_JS),
+        "the lattice (the trace of (position, tag) nodes)",
+    )
+    words = [str(column).split("·", 1)[-1] for column in columns]
+    assert words == "Taylor Swift played in New York".split(), columns
     _screenshot(driver, screenshots, "tagger")
 
 
-ENCODER_PAGES = {  # deep link -> the screenshot's name
+DEEP_LINKS = {  # deep link -> the screenshot's name
     "/Attention?model=all-MiniLM-L6-v2%20(pretrained)&layer=2&head=3"
     "&text=The%20cat%20sat%20on%20the%20mat%20because%20it%20was%20tired.": "attention_minilm",
     "/Attention?model=DeBERTa%20(nlpviz%20miniature)&layer=4&head=1"
@@ -332,12 +382,12 @@ ENCODER_PAGES = {  # deep link -> the screenshot's name
 }
 
 
-@pytest.mark.parametrize("link", list(ENCODER_PAGES))
-def test_transformer_pages_open_by_url_and_draw(driver, server, screenshots, link):
+@pytest.mark.parametrize("link", list(DEEP_LINKS))
+def test_model_pages_open_by_deep_link_and_draw(driver, server, screenshots, link):
     _open(driver, server, link)
     _assert_no_exception(driver, server)
     _wait_chart(driver, server)
-    _screenshot(driver, screenshots, ENCODER_PAGES[link])
+    _screenshot(driver, screenshots, DEEP_LINKS[link])
 
 
 PAGE_FILES = {  # URL path -> the page's file, as Streamlit names pages ("1_Kim_CNN" -> /Kim_CNN)
