@@ -63,7 +63,7 @@ add_tour(
                     "variant": "multichannel",
                     "text": "the movie is a masterpiece of quiet grace",
                 },  # fmt: skip
-                ("CNN-multichannel predicts fresh",),
+                ("CNN-multichannel predicts fresh", "90 of 100 width-3 filters do not fire"),
                 tab="Filter activations",
             ),
             TourStep(
@@ -73,7 +73,7 @@ add_tour(
                 "*not a masterpiece*; few filters fire, and the attribution bars show how much "
                 "*not* carries.",
                 {"task": "mr", "variant": "multichannel", "text": "the movie is not a masterpiece"},
-                ("CNN-multichannel predicts rotten",),
+                ("CNN-multichannel predicts rotten", "P(rotten) = 63.7%"),
                 tab="Attribution (IG)",
             ),
             TourStep(
@@ -148,7 +148,10 @@ add_tour(
                 "alone already gets 65.4%. The paper (Table 2) puts HAN ahead of flat models "
                 "on six large review corpora; our small miniature does not reproduce that.",
                 {"task": "drugs", "text": "The side effects are terrible."},
-                ("ties with HAN (71.5%)",),
+                (
+                    "HAN beats every flat model: not reproduced",
+                    "HAN 71\\.5% vs averaged embeddings 71\\.5%\\: gap ±0\\.0 points",
+                ),
             ),
         ),
     )
@@ -364,6 +367,7 @@ add_tour(
                 },
                 (
                     "RoBERTa \\> BERT: not reproduced",
+                    "2 standard errors = 3\\.9 points",
                     "DeBERTa \\> RoBERTa:** cannot be judged here",
                 ),
             ),
@@ -772,6 +776,7 @@ add_tour(
                 {"view": "translate", "text": "I love this movie.", "beam": "4"},
                 (
                     "**The Transformer beats recurrent models:** cannot be judged here",
+                    "ours train on 21,735 short apertium pairs",
                     "Transformer BLEU 26\\.78 vs LSTM \\+ attention 10\\.17",
                 ),
             ),

@@ -7,6 +7,7 @@ no longer shows them, this test fails and the tour must be rewritten.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -349,6 +350,7 @@ def _lora_step_1(at: AppTest) -> None:
     assert table.loc["r=1", "trainable_parameters"] == 9986
     assert round(table.loc["full fine-tuning", "test_accuracy_mean"], 3) == 0.823
     assert round(table.loc["linear probe", "test_accuracy_mean"], 3) == 0.726
+    assert round(table.loc["full fine-tuning", "trainable_parameters"] / 1e6, 1) == 22.6
     assert (table["n"] == 2).all()
 
 
@@ -430,10 +432,12 @@ def _gate_means(at: AppTest, title_start: str) -> np.ndarray:
 
 
 def _grnn_step_1(at: AppTest) -> None:
-    table = next(
+    frame = next(
         d.value for d in at.dataframe if "test NLL per frame (nats)" in d.value.columns
-    ).set_index("cell")["test NLL per frame (nats)"]
+    ).set_index("cell")
+    table = frame["test NLL per frame (nats)"]
     assert [round(table[c], 2) for c in ("LSTM", "tanh RNN", "GRU")] == [9.09, 9.16, 9.20]
+    assert (frame["parameters"].round(-3) == 20_000).all()  # "about 20,000 parameters"
 
 
 def _grnn_step_3(at: AppTest) -> None:
@@ -688,3 +692,253 @@ def test_a_tour_can_be_walked_with_its_next_button(
             assert phrase in shown.replace(step.say, ""), f"{page} step {number}: {phrase!r}"
     at.button(key="global_tour_end").click().run()
     assert not at.exception and "Tour, step" not in _shown(at)
+
+
+# ---- every number a step quotes is checked somewhere ----------------------------------------
+
+NUMBER = re.compile(
+    r"(?<![\w.,])-?(?:\d+(?:\.\d+)?e-?\d+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\d)"
+)
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers in a step's text or phrases (markdown escapes dropped, − read as -)."""
+    return NUMBER.findall(text.replace("−", "-").replace("\\", ""))
+
+
+def _in_expect(number: str, expect: tuple[str, ...]) -> bool:
+    """The page must show ``number``: as written, or as a more precise figure rounding to it."""
+    found = _numbers(" ".join(expect))
+    if number in found:
+        return True
+    if "e" in number or "," in number:
+        return False
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return any(
+        "e" not in f
+        and len(f.replace(",", "").partition(".")[2]) > decimals
+        and round(float(f.replace(",", "")), decimals) == float(number)
+        for f in found
+    )
+
+
+NUMBERS_CHECKED_ELSEWHERE: dict[tuple[str, int], dict[str, str]] = {
+    ("1_Kim_CNN.py", 3): {"90": "the multichannel model's count: expect of step 1 of this tour"},
+    ("2_HAN.py", 1): {
+        "1": "a definition: one sentence's attention is 1",
+        "0.53": "_han_step_1: top word 'works', 0.45 < weight < 0.6",
+    },
+    ("2_HAN.py", 2): {
+        "0.80": "_han_step_2: the first sentence's weight > 0.75",
+        "0.20": "the rest of 0.80 (two weights sum to 1); _han_step_2",
+    },
+    ("2_HAN.py", 3): {
+        "0.76": "_han_step_3: first sentence > 0.7",
+        "0.14": "_han_step_3: third sentence < 0.2",
+    },
+    ("2_HAN.py", 4): {
+        "0.39": "_han_step_4: IG of 'side' is the largest and > 0.3",
+        "-0.06": "_han_step_4: -0.1 < IG of 'terrible' < 0",
+        "540": "_han_step_4_and_5: the card's training size",
+    },
+    ("2_HAN.py", 5): {
+        "379": "_han_step_4_and_5: 'test documents' column",
+        "65.4": "_han_step_4_and_5: 'majority-class baseline' column",
+        "2": "the paper's Table 2: a reference, not a reading",
+    },
+    ("3_Tagger.py", 4): {
+        "16": "the data set's name (WNUT-16)",
+        "2003": "the data set's name (CoNLL-2003)",
+        "1.85": "the paper's figure, not a reading of our models",
+    },
+    ("4_Attention.py", 2): {
+        "10": "the position label of 'it' in the step's own text",
+        "0.68": "_attention_step_2: 0.6 < weight on 'animal' < 0.75",
+        "0.10": "_attention_step_2: [CLS] second, rounds to 0.10",
+        "6": "_attention_step_2 opens layer 6, head 12",
+        "12": "_attention_step_2 opens layer 6, head 12",
+        "0.67": "_attention_step_2: 0.6 < weight on 'animal' < 0.75 at layer 6, head 12",
+    },
+    ("4_Attention.py", 3): {
+        "0.28": "_attention_step_3 checks animal > 2 x street and [CLS] > animal, not the values",
+        "0.12": "_attention_step_3 checks animal > 2 x street and [CLS] > animal, not the values",
+    },
+    ("4_Attention.py", 5): {
+        "10,000": "BERT's steps: _mlm_step_2 and _mlm_step_5 of the Masked LM tour",
+        "4": "_attention_step_5_previous: head 4 of layer 1 (and layers 3 and 4)",
+        "69": "_attention_step_5_previous: next-token share of layer 1, head 4 rounds to 0.69",
+        "3": "_attention_step_5: layers 3 and 4 have entropy > 1.9",
+        "1.9": "_attention_step_5: layers 3 and 4 have entropy > 1.9",
+    },
+    ("5_Masked_LM.py", 2): {
+        "10,000": "_mlm_step_2: BERT's steps",
+        "60": "the size of the bundled cloze probe set, not a reading of a model",
+        "6.7": "_mlm_step_2: BERT's cloze_top5",
+        "15": "_mlm_step_2: RoBERTa's cloze_top5",
+        "19.0": "_mlm_step_2: BERT's mlm_accuracy",
+    },
+    ("5_Masked_LM.py", 5): {
+        "59.0": "_mlm_step_5: lowest probe accuracy",
+        "60.8": "_mlm_step_5: highest probe accuracy",
+        "10,000": "_mlm_step_5: BERT's and RoBERTa's steps",
+        "60.7": "_mlm_step_5: BERT's probe accuracy",
+        "1,500": "_mlm_step_5: the DeBERTas' steps",
+    },
+    ("6_DeBERTa.py", 1): {"0.52": "_deberta_step_1: mean next-token weight rounds to 0.52"},
+    ("6_DeBERTa.py", 2): {
+        "0.47": "_deberta_step_2: mean previous-token weight rounds to 0.47",
+        "16": "_deberta_step_2: 16 shares",
+        "40": "_deberta_step_2: every c2c share < 0.4",
+    },
+    ("6_DeBERTa.py", 3): {
+        "17": "_deberta_step_3: buckets 17 and 18 are one",
+        "18": "_deberta_step_3: buckets 17 and 18 are one",
+        "19": "_deberta_step_3: buckets 19 and 20 are one",
+        "21": "not checked: _deberta_step_3 stops at distance 20",
+    },
+    ("6_DeBERTa.py", 5): {"4": "the miniature's depth (its configuration), not a reading"},
+    ("7_DeBERTaV3.py", 1): {
+        "0.79": "_v3_step_1: P(replaced) of '$' within 0.006",
+        "0.10": "_v3_step_1: P(replaced) of 'than' within 0.006",
+    },
+    ("7_DeBERTaV3.py", 2): {
+        "0.66": "_v3_step_2: P(replaced) of 'feat' within 0.006",
+        "0.49": "_v3_step_2: 0.485 <= P(replaced) of 'use' < 0.5",
+    },
+    ("7_DeBERTaV3.py", 3): {
+        "0.27": "_v3_step_3: 0.2 < P(dr) < 0.35",
+        "0.09": "_v3_step_3: P(##ank) < 0.15",
+        "0.42": "_v3_step_3 checks P(me) > P(dr), not the value",
+    },
+    ("7_DeBERTaV3.py", 4): {
+        "0.66": "_v3_step_4: P(at) > 0.6",
+        "0.53": "_v3_step_4: P(##e) >= 0.5",
+    },
+    ("7_DeBERTaV3.py", 5): {
+        "87.4": "_v3_step_5: 'RTD accuracy (held out)' metric",
+        "13.2": "_v3_step_5: 'share of tokens replaced' metric",
+        "0.25": "_v3_step_5: 'correction E_Δ 0.252'",
+        "0.61": "_v3_step_5: 'has length 0.607'",
+    },
+    ("8_Positional_Encoding.py", 1): {"6.3": "2π, the shortest wavelength: the formula's"},
+    ("8_Positional_Encoding.py", 2): {
+        "64": "_pe_step_2: the k = 0 band",
+        "0": "_pe_step_2: the k = 0 band",
+        "62.1": "_pe_step_2: the k = 1 band",
+        "1": "_pe_step_2: the k = 1 band",
+        "42.8": "_pe_step_2: the k = 10 band",
+    },
+    ("8_Positional_Encoding.py", 3): {
+        "8": "d_model / 2 frequencies: the formula's",
+        "20": "_pe_step_3: the k = 20 band",
+        "5.8": "_pe_step_3: the k = 20 band",
+        "3.6": "_pe_step_3: the k = 10 band",
+    },
+    ("8_Positional_Encoding.py", 4): {
+        "508": "pos + k of the step's link (500 + 8)",
+        "1e-12": "_pe_step_4: float64 error < 1e-12",
+        "1e-7": "_pe_step_4: 1e-8 < float32 error < 1e-6",
+        "2": "the form of M_k (2 x 2 rotations); expect counts its 1,024 nonzero entries",
+    },
+    ("8_Positional_Encoding.py", 5): {
+        "0": "positions of 'the' in the step's text; _pe_step_5 checks row 0",
+        "3": "positions of 'the' in the step's text; _pe_step_5 compares rows 0 and 3",
+        "1": "_pe_step_5: row 0 is [0, 1, 0, 1, ...]",
+    },
+    ("9_LoRA.py", 1): {
+        "64": "_lora_step_1 reads ranks 1 to 64",
+        "77.7": "_lora_step_1: lowest rank mean",
+        "9,986": "_lora_step_1: r=1 trainable parameters",
+        "22.6": "_lora_step_1: full fine-tuning's trainable parameters",
+        "72.6": "_lora_step_1: linear probe mean",
+    },
+    ("9_LoRA.py", 2): {
+        "10": "_lora_step_2: full fine-tuning's 10th value > 0.4 x its first",
+        "40": "_lora_step_2: full fine-tuning's 10th value > 0.4 x its first",
+    },
+    ("9_LoRA.py", 3): {
+        "3": "the paper's Figure 3",
+        "90": "expect shows it as 0.90",
+        "17": "the random-subspace expectation 64 / 384 (a formula), not a reading",
+        "0.12": "_lora_step_3: 'phi(1, 1)' metric",
+    },
+    ("9_LoRA.py", 4): {
+        "7.3": "the paper's Section 7.3",
+        "4": "_lora_step_4: factor < 1 for r = 4 to 64",
+    },
+    ("9_LoRA.py", 5): {
+        "9,986": "r=1's trainable parameters: _lora_step_1",
+        "38.5": "_lora_step_5: 'P(fresh) with the adapter' metric",
+    },
+    ("12_Attribution.py", 1): {
+        "8": "the rank of the step's adapter (lora-r8-s1)",
+        "0.45": "_attribution_step_1: 0.4 < IG(masterpiece) < 0.5 in the CNN",
+        "-0.17": "_attribution_step_1: -0.2 < IG(not) < -0.14 in the CNN",
+        "0.61": "_attribution_step_1: 0.55 < IG(not) < 0.65 in MiniLM",
+        "-0.38": "_attribution_step_1: -0.42 < IG(masterpiece) < -0.34 in MiniLM",
+    },
+    ("12_Attribution.py", 3): {
+        "0.34": "_attribution_step_3: -0.4 < delta < -0.3; expect 'IG error (Δ) -3.4e-01'",
+        "0.001": "_attribution_step_2: |IG delta| < 0.005 at the default steps",
+        "20": "the default number of IG steps (AttributionOptions)",
+    },
+    ("12_Attribution.py", 4): {"0.55": "_attribution_step_4: 0.5 < Spearman ρ < 0.6"},
+    ("12_Attribution.py", 5): {
+        "-0.09": "_attribution_step_5: -0.12 < IG of '.' < -0.05",
+        "0.64": "_attribution_step_5: '(P = 0.637)' after the edit",
+    },
+    ("11_Gated_RNN.py", 1): {
+        "20,000": "_grnn_step_1: every cell's parameters round to 20,000",
+        "8.54": "the paper's figure (the card's paper_figure)",
+        "2": "the paper's Table 2",
+    },
+    ("11_Gated_RNN.py", 2): {"289": "the step's piece (bach/bwv289)"},
+    ("11_Gated_RNN.py", 3): {"184.5": "the step's piece (bach/bwv184.5)"},
+    ("11_Gated_RNN.py", 4): {
+        "289": "the step's piece (bach/bwv289)",
+        "53": "_grnn_step_4: 53 GRU units",
+        "0": "_grnn_step_4: more than half the units have z < 0.05",
+        "94": "_grnn_step_4: one unit with 0.9 < z < 0.97",
+    },
+    ("11_Gated_RNN.py", 5): {
+        "0.8": "_grnn_step_5: mean gate inside words > 0.7",
+        "0": "_grnn_step_5: closed means gate < 0.1",
+        "23": "_grnn_step_5: 23 spaces closed",
+        "26": "_grnn_step_5: 26 spaces",
+    },
+    ("10_Translation.py", 1): {"2.4": "_tr_step_1: the LSTM's test BLEU"},
+    ("10_Translation.py", 5): {
+        "2": "the paper's Figure 2",
+        "0.030": "_tr_step_5: distance rounds to 0.030",
+    },
+}
+"""Numbers a step quotes that its ``expect`` does not show: (page, step) -> number -> where it
+is checked instead, or why it needs no check (a definition, a paper's figure, the step's link)."""
+
+
+@pytest.mark.parametrize(("page", "number"), STEPS)
+def test_every_number_a_step_quotes_is_checked(page: str, number: int) -> None:
+    step = TOURS[page].steps[number]
+    explained = NUMBERS_CHECKED_ELSEWHERE.get((page, number + 1), {})
+    link = set(step.params.values())  # the step sets these itself
+    quoted = _numbers(step.say)
+    unchecked = [
+        n for n in quoted if not _in_expect(n, step.expect) and n not in link and n not in explained
+    ]
+    assert not unchecked, (
+        f"{page} step {number + 1} quotes {unchecked}: add them to its expect phrases or say in "
+        "NUMBERS_CHECKED_ELSEWHERE which check covers them"
+    )
+    stale = set(explained) - set(quoted)
+    assert not stale, f"{page} step {number + 1}: {stale} are no longer in the text"
+
+
+def test_the_number_check_reads_numbers_and_their_rounding() -> None:
+    assert _numbers("0.68 of 10·it, −0.06, 21,735 pairs, 1e-12, W_q, M_8, 2×2, 64%") == [
+        "0.68", "10", "-0.06", "21,735", "1e-12", "2", "2", "64"
+    ]  # fmt: skip
+    assert _in_expect("9.16", ("GRU 9\\.202 vs tanh RNN 9\\.161",))
+    assert not _in_expect("9.17", ("tanh RNN 9\\.161",))
+    assert _in_expect("64", ("P(rotten) = 63\\.7%",))  # "about 64%"
+    assert not _in_expect("10", ("tanh RNN 9\\.161",))
+    assert not _in_expect("2", ("12 pieces",))
