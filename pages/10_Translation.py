@@ -249,14 +249,14 @@ if view == "translate":
         [
             {
                 "model": tr.CHECKPOINTS[name],
-                "test BLEU (beam)": card["metrics"]["test_bleu"],
-                "test BLEU (greedy)": card["metrics"]["test_bleu_greedy"],
-                "test perplexity": card["metrics"]["test_perplexity"],
+                "test BLEU (beam)": card.metrics["test_bleu"],
+                "test BLEU (greedy)": card.metrics["test_bleu_greedy"],
+                "test perplexity": card.metrics["test_perplexity"],
                 "parameters": card["parameters"],
-                "training time (s)": card["run"]["wall_time_s"],
-                "device": card["run"]["device"],
-                "paper": card["paper_figure"]["source"],
-                "paper's figure": card["paper_figure"]["metric"],
+                "training time (s)": card.run.wall_time_s,
+                "device": card.run.device,
+                "paper": card.paper_figure.source,
+                "paper's figure": card.paper_figure.metric,
             }
             for name, card in cards.items()
         ]
@@ -266,7 +266,7 @@ if view == "translate":
     if checks:
         st.markdown("**Do our miniatures reproduce the papers' claims?**")
         show_verdicts(checks)
-        data = next(iter(cards.values()))["data"]
+        data = next(iter(cards.values())).data
         sizes = [card["parameters"] for card in cards.values()]
         low, high = f"{min(sizes) / 1e6:.1f}", f"{max(sizes) / 1e6:.1f}"
         size = low if low == high else f"{low}-{high}"
@@ -521,7 +521,7 @@ else:
     if "translate-transformer" in loaded:
         st.subheader("Transformer: every layer and head")
         st.markdown(f"📐 How the Transformer knows word order: the {POSITIONAL_LINK}.")
-        config = loaded["translate-transformer"].card["config"]
+        config = loaded["translate-transformer"].card.config
         init_from_query(f"{P}_kind", "kind", "cross", options=list(ATTENTION_KINDS))
         c1, c2, c3 = st.columns([2, 1, 1])
         kind = c1.radio(

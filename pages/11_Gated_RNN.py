@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from nlpviz.analysis.gated_rnn import gated_vs_tanh, unit_change, unit_order
-from nlpviz.checkpoints import CheckpointError
+from nlpviz.checkpoints import Card, CheckpointError
 from nlpviz.data.chars import MAX_TEXT_CHARS, TextTooShort, prepare_text
 from nlpviz.data.chorales import (
     LOW_PITCH,
@@ -100,26 +100,26 @@ init_from_query(f"{P}_view", "view", "curves", options=list(VIEWS))
 view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key=f"{P}_view", horizontal=True)
 
 
-def metric_of(card: dict) -> tuple[str, float]:
-    metrics = card["metrics"]
+def metric_of(card: Card) -> tuple[str, float]:
+    metrics = card.metrics
     if "test_nll" in metrics:
         return "test NLL per frame (nats)", metrics["test_nll"]
     return "test bits per character", metrics["test_bpc"]
 
 
-def results_table(cards: dict[str, dict]) -> pd.DataFrame:
+def results_table(cards: dict[str, Card]) -> pd.DataFrame:
     rows = []
     for cell, card in cards.items():
         label, value = metric_of(card)
-        recipe = card["recipe"]
+        recipe = card.recipe
         rows.append(
             {
                 "cell": figures.CELL_NAMES[cell],
-                "units": card["config"]["hidden"],
-                "parameters": card["metrics"]["parameters"],
+                "units": card.config["hidden"],
+                "parameters": card.metrics["parameters"],
                 label: value,
                 "best at": recipe.get("best_epoch", recipe.get("best_update")),
-                "training wall time (s)": card["run"]["wall_time_s"],
+                "training wall time (s)": card.run.wall_time_s,
             }
         )
     return pd.DataFrame(rows)
@@ -142,14 +142,12 @@ if view == "curves":
         key = "valid_nll" if task == "music" else "valid_bpc"
         step_key, step_label = ("epoch", "epoch") if task == "music" else ("update", "update")
         by_step = {
-            c: ([h[step_key] for h in card["history"]], [h[key] for h in card["history"]])
+            c: ([h[step_key] for h in card.history], [h[key] for h in card.history])
             for c, card in cards.items()
         }
-        clock = (
-            "cpu_s" if all("cpu_s" in card["history"][0] for card in cards.values()) else "wall_s"
-        )
+        clock = "cpu_s" if all("cpu_s" in card.history[0] for card in cards.values()) else "wall_s"
         by_time = {
-            c: ([h[clock] for h in card["history"]], [h[key] for h in card["history"]])
+            c: ([h[clock] for h in card.history], [h[key] for h in card.history])
             for c, card in cards.items()
         }
         clock_label = (
@@ -162,7 +160,7 @@ if view == "curves":
             paper = next(iter(cards.values()))["paper_figure"]
             reference = (paper["value"], f"paper: GRU test NLL {paper['value']} (JSB, Table 2)")
         curve_rows = pd.DataFrame(
-            [{"cell": c, **h} for c, card in cards.items() for h in card["history"]]
+            [{"cell": c, **h} for c, card in cards.items() for h in card.history]
         )
         left, right = st.columns(2)
         with left:
@@ -192,7 +190,7 @@ if view == "curves":
         if verdict is not None:
             show_verdict(verdict)
         if clock == "cpu_s":
-            final = {c: card["history"][-1] for c, card in cards.items()}
+            final = {c: card.history[-1] for c, card in cards.items()}
             pace = " · ".join(
                 f"{figures.CELL_NAMES[c]} {h['cpu_s'] / h[step_key]:.3g}" for c, h in final.items()
             )
@@ -201,9 +199,9 @@ if view == "curves":
                 "kernels on one thread, not the paper's implementation: read the time axis as "
                 "what each cell costs here."
             )
-        last = {c: card["history"][-1][step_key] for c, card in cards.items()}
+        last = {c: card.history[-1][step_key] for c, card in cards.items()}
         best_at = {
-            c: card["recipe"].get("best_epoch", card["recipe"].get("best_update"))
+            c: card.recipe.get("best_epoch", card.recipe.get("best_update"))
             for c, card in cards.items()
         }
         if all(best_at[c] == last[c] for c in cards):

@@ -359,9 +359,9 @@ with tabs[2]:
         [
             {
                 "model": role,
-                "our test accuracy": 100 * m.card["metrics"]["test_accuracy"],
-                "majority-class baseline": 100 * m.card["metrics"]["test_majority_baseline"],
-                "test documents": m.card["metrics"]["test_size"],
+                "our test accuracy": 100 * m.card.metrics["test_accuracy"],
+                "majority-class baseline": 100 * m.card.metrics["test_majority_baseline"],
+                "test documents": m.card.metrics["test_size"],
             }
             for role, m, _ in rows
         ]
@@ -374,8 +374,8 @@ with tabs[2]:
             for c in ("our test accuracy", "majority-class baseline")
         },
     )
-    n = model.card["metrics"]["test_size"]
-    accuracies = {role: m.card["metrics"]["test_accuracy"] for role, m, _ in rows}
+    n = model.card.metrics["test_size"]
+    accuracies = {role: m.card.metrics["test_accuracy"] for role, m, _ in rows}
     if len(accuracies) > 1:
         show_verdict(han_vs_flat(accuracies, n))
     st.markdown(
@@ -413,7 +413,7 @@ with tabs[3]:
         )
 
 with tabs[4]:
-    histories = {r: m.card["history"] for r, m in loaded.items() if m.card.get("history")}
+    histories = {r: m.card.history for r, m in loaded.items() if m.card.history}
     if histories:
         figure_with_data(
             common_figures.learning_curves(histories),

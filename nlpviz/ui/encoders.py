@@ -16,7 +16,7 @@ import torch
 
 from nlpviz.analysis import encoders as analysis
 from nlpviz.analysis.attention import AttentionView
-from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint
+from nlpviz.checkpoints import Card, CheckpointError, checkpoint_root, load_checkpoint
 from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer
 from nlpviz.families import encoders as family
 from nlpviz.models.encoders import model_from_checkpoint
@@ -34,7 +34,7 @@ class LoadedEncoder:
     label: str
     model: torch.nn.Module
     tokenizer: SubwordTokenizer
-    card: dict[str, Any]
+    card: Card
     device: torch.device
 
     @property

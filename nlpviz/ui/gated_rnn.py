@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
 from nlpviz.analysis import gated_rnn as analysis
-from nlpviz.checkpoints import CheckpointError, load_checkpoint, read_card
+from nlpviz.checkpoints import Card, CheckpointError, load_checkpoint, read_card
 from nlpviz.data.chars import CharVocab
 from nlpviz.device import configure_serving_threads
 from nlpviz.families import gated_rnn as family
@@ -27,7 +26,7 @@ def checkpoint_name(task: str, cell: str) -> str:
 class LoadedRNN:
     name: str
     model: SequenceModel
-    card: dict[str, Any]
+    card: Card
     vocab: CharVocab | None
     heldout: dict[str, np.ndarray]
     device: torch.device
@@ -54,7 +53,7 @@ def load_rnn(name: str, device: str) -> LoadedRNN:
     return LoadedRNN(name, model, card, vocab, heldout, torch.device(device))
 
 
-def cards(task: str) -> dict[str, dict]:
+def cards(task: str) -> dict[str, Card]:
     """cell -> card of each trained checkpoint of ``task`` (missing ones are left out)."""
     out = {}
     for cell in CELLS:

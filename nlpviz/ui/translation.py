@@ -7,14 +7,13 @@ on (checkpoint, device, text, options) and are cached as numpy dataclasses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
 from nlpviz.analysis import translation as analysis
-from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint
+from nlpviz.checkpoints import Card, CheckpointError, checkpoint_root, load_checkpoint
 from nlpviz.data.translation import PieceTokenizer
 from nlpviz.ui.loaders import freeze_for_serving
 
@@ -28,7 +27,7 @@ class LoadedTranslator:
     model: torch.nn.Module
     source_tokenizer: PieceTokenizer
     target_tokenizer: PieceTokenizer
-    card: dict[str, Any]
+    card: Card
     device: torch.device
 
 
