@@ -367,10 +367,10 @@ def prepare_kim(
     max_units: int = MAX_UNITS,
 ) -> EmbeddedText | None:
     """Kim CNN: the word vectors (both channels side by side for multichannel)."""
-    from nlpviz.analysis.kim_cnn import tokenize
+    from nlpviz.data.tokenize import vocab_tokens
     from nlpviz.models.kim_cnn import pad_ids
 
-    tokens = tokenize(text, vocab, max_tokens=max_units)
+    tokens = vocab_tokens(text, vocab, max_tokens=max_units)
     if not tokens.tokens:
         return None
     n = len(tokens.ids)
@@ -570,13 +570,13 @@ def prepare_tagger(
     BLSTM-CNN variants its character-CNN features too. (With a CRF the decoded tag also depends
     on the neighbours' tags; the emission softmax is the part the BiLSTM computes.)
     """
-    from nlpviz.analysis.tagger import encode
+    from nlpviz.models.tagger import encode_sentences
 
     if not tokens:
         raise ValueError("the tagger needs at least one token")
     if not 0 <= position < len(tokens):
         raise ValueError(f"position {position} is outside the sentence (0..{len(tokens) - 1})")
-    words, char_ids = encode(vocab, chars, [list(tokens)], model.config.char_window)
+    words, char_ids = encode_sentences(vocab, chars, [list(tokens)], model.config.char_window)
     words, char_ids = words.to(device), char_ids.to(device)  # (1, L), (1, L, C)
 
     def units(word_ids: torch.Tensor, char_batch: torch.Tensor | None) -> torch.Tensor:

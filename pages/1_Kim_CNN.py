@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from nlpviz.analysis.kim_cnn import MAX_TOKENS, pretrained_vs_random, top_features
-from nlpviz.train.kim_cnn import PAPER_ACCURACY
+from nlpviz.models.kim_cnn import PAPER_ACCURACY
 from nlpviz.ui import kim_cnn as kim
 from nlpviz.ui.claims import show_verdict
 from nlpviz.ui.loaders import LoadedModel, load_model

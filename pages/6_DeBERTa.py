@@ -9,6 +9,7 @@ import streamlit as st
 
 from nlpviz.analysis.encoders import (
     PAPER_CLAIMS,
+    bucket_values,
     default_word,
     mask_window,
     mask_word,
@@ -242,13 +243,9 @@ with left:
         "deberta-buckets",
     )
 with right:
-    distances, values = figures.bucket_values(
-        config.position_buckets, config.max_relative_positions, 512
-    )
+    distances, values = bucket_values(config.position_buckets, config.max_relative_positions, 512)
     figure_with_data(
-        figures.bucket_curve(
-            config.position_buckets, config.max_relative_positions, 512, window=config.max_len
-        ),
+        figures.bucket_curve(distances, values, config.position_buckets, window=config.max_len),
         pd.DataFrame({"distance": distances, "bucket": values}),
         f"{P}_fig_curve",
         "deberta-log-buckets",

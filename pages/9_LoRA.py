@@ -7,7 +7,6 @@ import streamlit as st
 
 from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.sources import MissingTrainingData
-from nlpviz.train.lora import DEFAULT_RANKS
 from nlpviz.ui import lora as lo
 from nlpviz.ui.claims import show_verdict
 from nlpviz.ui.script_slots import slot_released
@@ -690,7 +689,7 @@ with tabs[4]:
                 st.error(escape_markdown(str(error)), icon="🚫")
         st.caption(
             f"Every run of the sweep is its own checkpoint ({len(sweep.rows)} so far); "
-            f"the default sweep plans ranks {', '.join(map(str, DEFAULT_RANKS))}, full "
+            f"the default sweep plans ranks {', '.join(map(str, lo.DEFAULT_RANKS))}, full "
             "fine-tuning and the probe, for seeds 1, 2 and 3."
         )
 

@@ -13,7 +13,6 @@ from helpers import tiny_kim
 
 from nlpviz import attribution as lib
 from nlpviz.analysis.kim_cnn import attribute, tokenize
-from nlpviz.analysis.tagger import encode as tagger_encode
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.han import (
     HAN,
@@ -25,6 +24,7 @@ from nlpviz.models.han import (
 from nlpviz.models.kim_cnn import pad_ids
 from nlpviz.models.lora import MiniLMClassifier
 from nlpviz.models.tagger import Tagger, TaggerConfig
+from nlpviz.models.tagger import encode_sentences as tagger_encode
 from nlpviz.viz import attribution as figures
 
 TEXT = "the film is not very great !"

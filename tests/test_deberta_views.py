@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from nlpviz.analysis.encoders import detection_counts
+from nlpviz.analysis.encoders import bucket_values, detection_counts
 from nlpviz.models.encoders import EncoderConfig, log_bucket_positions, relative_buckets
 from nlpviz.viz import deberta as figures
 from nlpviz.viz.common import figure_json_bytes
@@ -78,7 +78,8 @@ def test_term_shares_sum_to_one_per_head_and_follow_the_magnitudes():
 
 def test_bucket_curve_matches_the_models_function():
     for k, max_position in ((32, 128), (256, 512), (8, 64)):
-        data = spec(figures.bucket_curve(k, max_position, max_distance=512, window=128))
+        distances, values = bucket_values(k, max_position, max_distance=512)
+        data = spec(figures.bucket_curve(distances, values, k, window=128))
         curve = data["data"][0]
         x, y = decode(curve["x"]), decode(curve["y"])
         assert x[0] == -512 and x[-1] == 512 and len(x) == 1025
@@ -87,7 +88,7 @@ def test_bucket_curve_matches_the_models_function():
         assert y[x == 0] == 0 and (np.diff(y) >= 0).all()  # monotone through zero
         exact = np.abs(x) < k // 2
         np.testing.assert_array_equal(y[exact], x[exact])  # exact near the query
-    clamped = spec(figures.bucket_curve(32, 128))["data"][1]
+    clamped = spec(figures.bucket_curve(*bucket_values(32, 128), 32))["data"][1]
     assert decode(clamped["y"]).max() == 31 and decode(clamped["y"]).min() == -32
 
 
@@ -181,7 +182,8 @@ def test_detection_counts_count_hits_and_false_alarms():
         (lambda: figures.replaced_bars(TOKENS, np.zeros(6)), r"\(6,\).*\(7,\)"),
         (lambda: figures.replaced_bars(TOKENS, np.zeros(7), np.zeros(3)), r"\(3,\).*\(7,\)"),
         (lambda: figures.replaced_bars(TOKENS, np.zeros(7), None, ["a"]), "1 tokens.*7"),
-        (lambda: figures.bucket_curve(32, 128, max_distance=0), "at least 1"),
+        (lambda: bucket_values(32, 128, max_distance=0), "at least 1"),
+        (lambda: figures.bucket_curve(np.arange(5), np.zeros(4), 8), r"\(4,\).*\(5,\)"),
     ],
 )
 def test_shape_errors_name_both_sizes(call, pattern):

@@ -17,7 +17,7 @@ import torch
 from nlpviz.attribution import TokenAttribution, integrated_gradients
 from nlpviz.claims import Comparison, Verdict, binomial_se, cannot_judge, judge
 from nlpviz.data.pretrain import SubwordTokenizer, masks_across_epochs
-from nlpviz.models.encoders import MaskedLMEncoder, ReplacedTokenDetector
+from nlpviz.models.encoders import MaskedLMEncoder, ReplacedTokenDetector, log_bucket_positions
 
 TOP_K = 10
 
@@ -582,3 +582,15 @@ def cloze_scores(
         "answers_one_piece": single_piece,
         "predictions": rows,
     }
+
+
+def bucket_values(
+    position_buckets: int, max_relative_positions: int, max_distance: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distances -max_distance .. max_distance and their DeBERTa log buckets (the model's own
+    function, ``log_bucket_positions``), as (D,) int arrays for the bucket curve."""
+    if max_distance < 1:
+        raise ValueError(f"max_distance must be at least 1, got {max_distance}")
+    distances = torch.arange(-max_distance, max_distance + 1)
+    values = log_bucket_positions(distances, position_buckets, max_relative_positions)
+    return distances.numpy(), values.numpy()

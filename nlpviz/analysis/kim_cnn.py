@@ -10,7 +10,7 @@ import torch
 
 from nlpviz.attribution import TokenAttribution, integrated_gradients
 from nlpviz.claims import Comparison, Verdict, binomial_se, judge
-from nlpviz.data.tokenize import word_tokenize
+from nlpviz.data.tokenize import Tokens, vocab_tokens
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.kim_cnn import KimCNN, pad_ids, window_span
 
@@ -18,29 +18,9 @@ MAX_TOKENS = 256
 """Longest input one view reads; longer texts are cut (and the page says so)."""
 
 
-@dataclass(frozen=True)
-class Tokens:
-    tokens: tuple[str, ...]
-    ids: tuple[int, ...]
-    known: tuple[bool, ...]
-    dropped: int  # tokens cut off beyond MAX_TOKENS
-
-    @property
-    def unknown(self) -> tuple[str, ...]:
-        return tuple(t for t, k in zip(self.tokens, self.known, strict=True) if not k)
-
-
 def tokenize(text: str, vocab: Vocab, max_tokens: int = MAX_TOKENS) -> Tokens:
-    tokens = word_tokenize(text)
-    dropped = max(0, len(tokens) - max_tokens)
-    tokens = tokens[:max_tokens]
-    ids = vocab.encode(tokens)
-    return Tokens(
-        tokens=tuple(tokens),
-        ids=tuple(ids),
-        known=tuple(i != vocab.unk_index for i in ids),
-        dropped=dropped,
-    )
+    """The words of ``text`` as one view reads them (the first ``max_tokens``) and their ids."""
+    return vocab_tokens(text, vocab, max_tokens)
 
 
 @dataclass(frozen=True)

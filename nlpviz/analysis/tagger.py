@@ -14,10 +14,10 @@ import numpy as np
 import torch
 
 from nlpviz.data.documents import split_sentences
+from nlpviz.data.tags import IMPOSSIBLE, bio_to_spans
 from nlpviz.data.vocab import Vocab
-from nlpviz.models.crf import IMPOSSIBLE, bio_to_spans, entity_f1
-from nlpviz.models.kim_cnn import pad_ids
-from nlpviz.models.tagger import MAX_WORD_CHARS, Tagger, pad_chars
+from nlpviz.models.crf import entity_f1
+from nlpviz.models.tagger import MAX_WORD_CHARS, Tagger, encode_sentences
 
 MAX_TOKENS = 100
 """Tokens one interactive view tags (the first sentences up to this many; the rest is cut)."""
@@ -73,21 +73,6 @@ def split_text(text: str, max_tokens: int = MAX_TOKENS) -> SentenceTokens:
     return SentenceTokens(tuple(kept), dropped)
 
 
-def encode(
-    vocab: Vocab, chars: Vocab, sentences: Sequence[Sequence[str]], window: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Word ids (B, L) (lower-cased, as in training) and char ids (B, L, C) (cased)."""
-    words = pad_ids([vocab.encode([t.lower() for t in s]) for s in sentences], 1)  # (B, L)
-    per = [
-        pad_chars([chars.encode(list(t[:MAX_WORD_CHARS])) for t in s], window) for s in sentences
-    ]
-    width = max(c.shape[1] for c in per)
-    batch = torch.zeros(len(sentences), words.shape[1], width, dtype=torch.long)  # (B, L, C)
-    for row, c in enumerate(per):
-        batch[row, : c.shape[0], : c.shape[1]] = c
-    return words, batch
-
-
 @dataclass(frozen=True)
 class TagReading:
     """One sentence through one tagger."""
@@ -134,7 +119,7 @@ def read_sentence(
     if not tokens:
         raise ValueError("read_sentence needs at least one token")
     config = model.config
-    words, char_ids = encode(vocab, chars, [tokens], config.char_window)
+    words, char_ids = encode_sentences(vocab, chars, [tokens], config.char_window)
     out = model(words.to(device), char_ids.to(device))
     n = len(tokens)
     emissions = out.emissions[0, :n].float()  # (L, T)
@@ -245,7 +230,7 @@ def tag_many(
     todo = [i for i, s in enumerate(sentences) if len(s)]
     for start in range(0, len(todo), batch_size):
         rows = todo[start : start + batch_size]
-        words, char_ids = encode(
+        words, char_ids = encode_sentences(
             vocab, chars, [sentences[i] for i in rows], model.config.char_window
         )
         out = model(words.to(device), char_ids.to(device))
@@ -365,7 +350,7 @@ __all__ = [
     "ablation_summary",
     "changed_positions",
     "char_windows",
-    "encode",
+    "encode_sentences",
     "looks_like_conll",
     "read_sentence",
     "score_against_gold",

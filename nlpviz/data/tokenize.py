@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+
+from nlpviz.data.vocab import Vocab
 
 _TOKEN = re.compile(
     r"n't|'(?:s|re|ve|d|ll|m)\b|[^\W_]+(?:-[^\W_]+)*|[^\w\s]|_",
@@ -26,3 +29,31 @@ def word_tokenize(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
     text = _NOT.sub(r"\1 n't", text)
     return _TOKEN.findall(text)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A text's words as a word-level model reads them, with their vocabulary ids."""
+
+    tokens: tuple[str, ...]
+    ids: tuple[int, ...]
+    known: tuple[bool, ...]
+    dropped: int  # tokens cut off beyond the limit the caller gave
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        return tuple(t for t, k in zip(self.tokens, self.known, strict=True) if not k)
+
+
+def vocab_tokens(text: str, vocab: Vocab, max_tokens: int) -> Tokens:
+    """The first ``max_tokens`` words of ``text`` (:func:`word_tokenize`) and their ids."""
+    tokens = word_tokenize(text)
+    dropped = max(0, len(tokens) - max_tokens)
+    tokens = tokens[:max_tokens]
+    ids = vocab.encode(tokens)
+    return Tokens(
+        tokens=tuple(tokens),
+        ids=tuple(ids),
+        known=tuple(i != vocab.unk_index for i in ids),
+        dropped=dropped,
+    )

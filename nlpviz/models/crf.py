@@ -22,8 +22,8 @@ page can show it next to :meth:`CRF.effective_transitions`. The masks are constr
 arguments (non-persistent buffers): a checkpoint holds the three parameters only, and the
 tagger rebuilds the masks from its tag list with :func:`bio_constraints`.
 
-The end of the file has the span-level metrics a BIO tagger needs: :func:`bio_to_spans`
-(conlleval's chunking) and :func:`entity_f1` (exact span match, micro-averaged).
+The end of the file has the span-level metric a BIO tagger needs: :func:`entity_f1` (exact span
+match, micro-averaged) over :func:`nlpviz.data.tags.bio_to_spans` (conlleval's chunking).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-IMPOSSIBLE = -1e4  # score of a forbidden move; large but finite, so gradients stay finite
+from nlpviz.data.tags import IMPOSSIBLE, bio_to_spans, split_tag
+
 REDUCTIONS = ("mean", "sum", "token_mean", "none")
 
 
@@ -60,7 +61,7 @@ def bio_constraints(tags: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, to
         ``(allowed, allowed_start, allowed_end)``: bool tensors of shapes (tags, tags) indexed
         (from, to), (tags,) and (tags,).
     """
-    parsed = [_split_tag(tag) for tag in tags]
+    parsed = [split_tag(tag) for tag in tags]
     size = len(tags)
     allowed = torch.ones(size, size, dtype=torch.bool)  # (from, to)
     allowed_start = torch.ones(size, dtype=torch.bool)  # (tags,)
@@ -72,13 +73,6 @@ def bio_constraints(tags: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, to
         for source, (from_prefix, from_type) in enumerate(parsed):
             allowed[source, to] = from_prefix in ("B", "I") and from_type == to_type
     return allowed, allowed_start, allowed_end
-
-
-def _split_tag(tag: str) -> tuple[str, str]:
-    """``"B-PER"`` -> ``("B", "PER")``; anything not ``B-``/``I-`` -> ``("O", "")``."""
-    if len(tag) > 2 and tag[1] == "-" and tag[0] in "BI":
-        return tag[0], tag[2:]
-    return "O", ""
 
 
 class CRF(nn.Module):
@@ -393,36 +387,6 @@ class CRF(nn.Module):
 
 
 # ---------------------------------------------------------------------- span metrics (BIO)
-
-
-def bio_to_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """Entity spans of a BIO tag sequence, chunked as conlleval does.
-
-    ``B-X`` always opens a span; ``I-X`` continues a span of type X and opens a new one after
-    ``O`` or after a span of another type; ``O`` (or any tag without a ``B-``/``I-`` prefix)
-    closes the open span.
-
-    Args:
-        tags: e.g. ``["B-PER", "I-PER", "O", "B-LOC"]``.
-
-    Returns:
-        ``[(type, start, end), ...]`` with ``end`` exclusive, in order:
-        ``[("PER", 0, 2), ("LOC", 3, 4)]`` for the example.
-    """
-    spans: list[tuple[str, int, int]] = []
-    open_type: str | None = None
-    open_start = 0
-    for i, tag in enumerate(tags):
-        prefix, kind = _split_tag(tag)
-        continues = prefix == "I" and kind == open_type
-        if open_type is not None and not continues:
-            spans.append((open_type, open_start, i))
-            open_type = None
-        if prefix in ("B", "I") and not continues:
-            open_type, open_start = kind, i
-    if open_type is not None:
-        spans.append((open_type, open_start, len(tags)))
-    return spans
 
 
 def entity_f1(gold: list[list[str]], pred: list[list[str]]) -> dict:

@@ -33,7 +33,12 @@ import numpy as np
 import torch
 
 from nlpviz import settings
-from nlpviz.analysis.attention import AttentionView, EmptyTextError, check_rows, choose_window
+from nlpviz.models.attention_view import (
+    AttentionView,
+    EmptyTextError,
+    check_rows,
+    choose_window,
+)
 
 logger = logging.getLogger(__name__)
 

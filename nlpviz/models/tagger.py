@@ -19,7 +19,9 @@ import torch
 from torch import nn
 
 from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into, train_command
+from nlpviz.data.vocab import Vocab
 from nlpviz.models.crf import CRF, bio_constraints
+from nlpviz.models.kim_cnn import pad_ids
 
 MAX_WORD_CHARS = 20
 """Characters of a word the CNN reads (longer words are cut)."""
@@ -82,6 +84,21 @@ def pad_chars(words: Sequence[Sequence[int]], window: int) -> torch.Tensor:
         if chars:
             batch[row, side : side + len(chars)] = torch.as_tensor(list(chars), dtype=torch.long)
     return batch
+
+
+def encode_sentences(
+    vocab: Vocab, chars: Vocab, sentences: Sequence[Sequence[str]], window: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Word ids (B, L) (lower-cased, as in training) and char ids (B, L, C) (cased)."""
+    words = pad_ids([vocab.encode([t.lower() for t in s]) for s in sentences], 1)  # (B, L)
+    per = [
+        pad_chars([chars.encode(list(t[:MAX_WORD_CHARS])) for t in s], window) for s in sentences
+    ]
+    width = max(c.shape[1] for c in per)
+    batch = torch.zeros(len(sentences), words.shape[1], width, dtype=torch.long)  # (B, L, C)
+    for row, c in enumerate(per):
+        batch[row, : c.shape[0], : c.shape[1]] = c
+    return words, batch
 
 
 class CharCNN(nn.Module):

@@ -44,6 +44,7 @@ configure_serving_threads()
 
 SWEEP_ENV = settings.LORA_SWEEP.name  # another sweep (e.g. lora-sweep-quick) for development
 DEFAULT_SWEEP = settings.LORA_SWEEP.default
+DEFAULT_RANKS = sweep_lib.DEFAULT_RANKS  # the ranks the default sweep plans (for the page)
 KIM_REFERENCE = "kim-cnn-multichannel-mr"
 DISABLE_ENV = heavy.DISABLE_ENV
 LIVE_NAME = "lora-live"

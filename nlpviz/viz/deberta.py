@@ -12,9 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import torch
 
-from nlpviz.models.encoders import log_bucket_positions
 from nlpviz.viz.common import (
     DIVERGING,
     TITLE_OVER_TOP_TICKS,
@@ -334,32 +332,24 @@ def bucket_matrix(tokens: Sequence[str], buckets: np.ndarray, position_buckets: 
     return figure
 
 
-def bucket_values(
-    position_buckets: int, max_relative_positions: int, max_distance: int = 512
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distances -max_distance .. max_distance and their log buckets (the model's function)."""
-    if max_distance < 1:
-        raise ValueError(f"max_distance must be at least 1, got {max_distance}")
-    distances = torch.arange(-max_distance, max_distance + 1)
-    values = log_bucket_positions(distances, position_buckets, max_relative_positions)
-    return distances.numpy(), values.numpy()
-
-
 def bucket_curve(
+    distances: np.ndarray,
+    values: np.ndarray,
     position_buckets: int,
-    max_relative_positions: int,
-    max_distance: int = 512,
     window: int | None = None,
 ) -> go.Figure:
     """The log-bucket function: distance i - j -> bucket, with the embedding table's range.
 
     Args:
+        distances: (D,) distances i - j (``nlpviz.analysis.encoders.bucket_values``).
+        values: (D,) the model's bucket of each distance.
         position_buckets: k (the model's ``position_buckets``).
-        max_relative_positions: the distance mapped to the last bucket.
-        max_distance: the curve covers -max_distance .. max_distance.
         window: the model's window (max_len); distances beyond window - 1 never occur.
     """
-    distances, values = bucket_values(position_buckets, max_relative_positions, max_distance)
+    distances, values = np.asarray(distances), np.asarray(values)
+    if distances.ndim != 1 or distances.size == 0:
+        raise ValueError(f"distances must be a non-empty (D,) array, got shape {distances.shape}")
+    require_shape("values", values, distances.shape)
     k = int(position_buckets)
     used = np.clip(values, -k, k - 1)
     figure = go.Figure()
@@ -390,7 +380,7 @@ def bucket_curve(
         annotation_text="exact",
         annotation_position="top left",
     )
-    if window is not None and window - 1 < max_distance:
+    if window is not None and window - 1 < int(np.abs(distances).max()):
         for x in (-(window - 1), window - 1):
             figure.add_vline(x=x, line={"color": "#8e44ad", "dash": "dash", "width": 1})
         figure.add_annotation(

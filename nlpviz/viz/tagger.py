@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from nlpviz.models.crf import IMPOSSIBLE, bio_to_spans
+from nlpviz.data.tags import IMPOSSIBLE, bio_to_spans
 from nlpviz.viz.common import (
     CLASS_COLOURS,
     DIVERGING,
