@@ -13,6 +13,8 @@ import ast
 import json
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,20 @@ def test_the_tagger_cards_name_their_corpus_in_the_cache():
     for card in cards:
         source = json.loads(card.read_text(encoding="utf-8"))["data"]["corpus"]
         assert source["file"] == "$NLPVIZ_CACHE/silver-news.conll", card
+
+
+def test_importing_the_ui_applies_no_setting():
+    """The thread count and the run slots are applied when a page draws its sidebar, not when a
+    module is imported (a test or a script importing nlpviz.ui keeps its own torch threads)."""
+    script = (
+        "import torch; torch.set_num_threads(2)\n"
+        "import nlpviz.ui.sidebar, nlpviz.ui.loaders, nlpviz.ui.gated_rnn, nlpviz.ui.lora\n"
+        "from nlpviz.ui import script_slots\n"
+        "print(torch.get_num_threads(), script_slots._slots is None)\n"
+    )
+    env = {**settings.process_environment(), "NLPVIZ_TORCH_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["2", "True"]

@@ -11,11 +11,8 @@ import torch
 from nlpviz.analysis import gated_rnn as analysis
 from nlpviz.checkpoints import Card, CheckpointError, load_checkpoint, read_card
 from nlpviz.data.chars import CharVocab
-from nlpviz.device import configure_serving_threads
 from nlpviz.families import gated_rnn as family
 from nlpviz.models.gated_rnn import CELLS, SequenceModel
-
-configure_serving_threads()
 
 
 def checkpoint_name(task: str, cell: str) -> str:

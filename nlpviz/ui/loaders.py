@@ -21,9 +21,6 @@ import torch
 from nlpviz import registry
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.data.vocab import Vocab
-from nlpviz.device import configure_serving_threads
-
-configure_serving_threads()
 
 # card family -> "module:Class" with a ``from_checkpoint`` classmethod (imported on demand).
 FAMILIES = registry.model_classes()

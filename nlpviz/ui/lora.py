@@ -31,7 +31,6 @@ from torch.nn import functional as F
 from nlpviz import heavy, settings
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.claims import Comparison, Verdict, cannot_judge, matches, seed_se
-from nlpviz.device import configure_serving_threads
 from nlpviz.heavy import HEAVY_LINE, Ticket, heavy_work_disabled
 from nlpviz.models.lora import MiniLMClassifier, inject_lora, load_adapter_state, merge_all
 from nlpviz.train import lora as sweep_lib
@@ -39,8 +38,6 @@ from nlpviz.ui.heavy import session_owner  # noqa: F401 - the page asks lora for
 from nlpviz.ui.loaders import freeze_for_serving
 from nlpviz.ui.url_numbers import parse_url_int, quote_value
 from nlpviz.viz.lora import Reference
-
-configure_serving_threads()
 
 SWEEP_ENV = settings.LORA_SWEEP.name  # another sweep (e.g. lora-sweep-quick) for development
 DEFAULT_SWEEP = settings.LORA_SWEEP.default

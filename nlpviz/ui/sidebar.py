@@ -22,11 +22,6 @@ from nlpviz.ui.script_slots import install as install_run_slots
 from nlpviz.ui.url_numbers import url_int
 from nlpviz.viz.common import plain_text
 
-# Every page draws this sidebar, so the server takes its thread count and its limit on
-# concurrent page runs here, whichever page a visitor opens first.
-configure_serving_threads()
-install_run_slots()
-
 FORCE_CPU_KEY = "global_force_cpu"
 PRESENT_KEY = "global_present"
 PRESENT_PARAM = "present"
@@ -209,6 +204,10 @@ def refresh_share_link() -> None:
 
 def render_sidebar() -> torch.device:
     """Draw the shared sidebar and return the device this page should compute on."""
+    # Every page draws this sidebar first, so the server applies its thread count and its limit
+    # on concurrent page runs here (both once per process), not when a module is imported.
+    configure_serving_threads()
+    install_run_slots()
     with st.sidebar:
         _navigation()
         st.divider()
