@@ -36,8 +36,18 @@ from torch import nn
 from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into, train_command
 
 
+class _SizedConfig:
+    """The checks and JSON form the three configs share (they differ only in their sizes)."""
+
+    def __post_init__(self) -> None:
+        _check_sizes(self)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class HANConfig:
+class HANConfig(_SizedConfig):
     vocab_size: int
     num_classes: int
     embed_dim: int = 50
@@ -46,15 +56,9 @@ class HANConfig:
     attention_dim: int = 100  # size of u_it, u_w, u_i and u_s
     dropout: float = 0.3
 
-    def __post_init__(self) -> None:
-        _check_sizes(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class FlatAttentionGRUConfig:
+class FlatAttentionGRUConfig(_SizedConfig):
     vocab_size: int
     num_classes: int
     embed_dim: int = 50
@@ -62,25 +66,13 @@ class FlatAttentionGRUConfig:
     attention_dim: int = 100
     dropout: float = 0.3
 
-    def __post_init__(self) -> None:
-        _check_sizes(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class MeanEmbeddingConfig:
+class MeanEmbeddingConfig(_SizedConfig):
     vocab_size: int
     num_classes: int
     embed_dim: int = 50
     dropout: float = 0.3
-
-    def __post_init__(self) -> None:
-        _check_sizes(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def _check_sizes(config) -> None:
