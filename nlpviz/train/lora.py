@@ -73,7 +73,7 @@ from nlpviz.models.lora import (
     load_adapter_state,
 )
 from nlpviz.registry import rebuild_command
-from nlpviz.train.common import as_stored, run_record, seed_everything
+from nlpviz.train.common import accuracy_metrics, as_stored, run_record, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -642,14 +642,14 @@ def train_run(
         "data": {"corpus": task.provenance, "base_model": backbone.provenance},
         "storage": storage,
         "run": record,
-        "metrics": {
-            "test_accuracy": round(test_acc, 4),
-            "dev_accuracy": round(dev_acc, 4),
-            "test_majority_baseline": round(majority, 4),
-            "test_size": len(task.test.ids),
-            "trainable_parameters": trainable,
-            "best_epoch": best_epoch_of(history),
-        },
+        "metrics": accuracy_metrics(
+            test_acc,
+            dev_acc,
+            majority,
+            len(task.test.ids),
+            trainable_parameters=trainable,
+            best_epoch=best_epoch_of(history),
+        ),
         "paper_figure": PAPER_FIGURE,
         "history": history,
     }
