@@ -384,3 +384,20 @@ def load_state_into(model: torch.nn.Module, checkpoint: Checkpoint) -> torch.nn.
     }
     model.load_state_dict(converted, strict=True)
     return model
+
+
+def model_from_card(model_class, config_class, checkpoint: Checkpoint, what: str):
+    """``model_class(config_class(**card["config"]))`` with the checkpoint's weights, in eval mode.
+
+    A card whose config does not fit ``config_class`` is a :class:`CheckpointError` naming the
+    card and the command that rebuilds it, like every other damaged checkpoint; ``what`` names
+    the model in that message.
+    """
+    try:
+        config = config_class(**checkpoint.card["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"{checkpoint.directory / 'card.json'} has no valid {what} config ({error}). "
+            f"Rebuild it with `{train_command(checkpoint.name)}`."
+        ) from error
+    return load_state_into(model_class(config), checkpoint).eval()
