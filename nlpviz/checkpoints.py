@@ -12,10 +12,10 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -386,7 +386,15 @@ def load_state_into(model: torch.nn.Module, checkpoint: Checkpoint) -> torch.nn.
     return model
 
 
-def model_from_card(model_class, config_class, checkpoint: Checkpoint, what: str):
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+def model_from_card(
+    model_class: Callable[[Any], M],
+    config_class: Callable[..., Any],
+    checkpoint: Checkpoint,
+    what: str,
+) -> M:
     """``model_class(config_class(**card["config"]))`` with the checkpoint's weights, in eval mode.
 
     A card whose config does not fit ``config_class`` is a :class:`CheckpointError` naming the
@@ -400,4 +408,6 @@ def model_from_card(model_class, config_class, checkpoint: Checkpoint, what: str
             f"{checkpoint.directory / 'card.json'} has no valid {what} config ({error}). "
             f"Rebuild it with `{train_command(checkpoint.name)}`."
         ) from error
-    return load_state_into(model_class(config), checkpoint).eval()
+    model = model_class(config)
+    load_state_into(model, checkpoint)
+    return model.eval()
