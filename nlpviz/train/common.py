@@ -58,8 +58,8 @@ def run_record(device: torch.device, seconds: float, command: str, seed: int) ->
 def accuracy_metrics(
     test_acc: float, dev_acc: float, majority: float, test_size: int, **more: object
 ) -> dict:
-    """A classifier card's ``metrics``: the same four numbers, rounded alike, in every family, so
-    the pages can compare families; ``more`` follows them (macro F1, trainable parameters, ...).
+    """A classifier card's ``metrics``: the same four numbers, named and rounded alike in every
+    family's card; ``more`` follows them (macro F1, trainable parameters, ...).
     """
     return {
         "test_accuracy": round(test_acc, 4),

@@ -149,7 +149,7 @@ def _mean_error_bars(summary: SeedSummary) -> dict:
 
 
 def _accuracy_layout(figure: go.Figure, title: str) -> go.Figure:
-    # the two accuracy figures are read against each other: one y axis, legend and height
+    # one definition, so the two accuracy figures keep the same y axis, legend and height
     figure.update_yaxes(title="test accuracy", tickformat=".0%")
     figure.update_layout(legend={"orientation": "h", "y": -0.25})
     return base_layout(figure, title, height=440)
