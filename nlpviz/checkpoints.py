@@ -12,10 +12,10 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -384,3 +384,30 @@ def load_state_into(model: torch.nn.Module, checkpoint: Checkpoint) -> torch.nn.
     }
     model.load_state_dict(converted, strict=True)
     return model
+
+
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+def model_from_card(
+    model_class: Callable[[Any], M],
+    config_class: Callable[..., Any],
+    checkpoint: Checkpoint,
+    what: str,
+) -> M:
+    """``model_class(config_class(**card["config"]))`` with the checkpoint's weights, in eval mode.
+
+    A card whose config does not fit ``config_class`` is a :class:`CheckpointError` naming the
+    card and the command that rebuilds it, like every other damaged checkpoint; ``what`` names
+    the model in that message.
+    """
+    try:
+        config = config_class(**checkpoint.card["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"{checkpoint.directory / 'card.json'} has no valid {what} config ({error}). "
+            f"Rebuild it with `{train_command(checkpoint.name)}`."
+        ) from error
+    model = model_class(config)
+    load_state_into(model, checkpoint)
+    return model.eval()

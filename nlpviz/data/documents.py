@@ -293,6 +293,22 @@ def _splits(texts: list[str], labels: np.ndarray, idx: tuple[np.ndarray, ...]) -
     return [LabelledSplit(texts=[texts[i] for i in part], labels=labels[part]) for part in idx]
 
 
+def _task_data(
+    task: str,
+    class_names: tuple[str, ...],
+    train: LabelledSplit,
+    dev: LabelledSplit,
+    test: LabelledSplit,
+    source: dict,
+) -> TaskData:
+    # The sizes go last in the provenance, counted from the splits as they are returned, so a
+    # card can never quote sizes from before a split was cut or de-duplicated.
+    source["sizes"] = {"train": len(train.texts), "dev": len(dev.texts), "test": len(test.texts)}
+    return TaskData(
+        task=task, class_names=class_names, train=train, dev=dev, test=test, provenance=source
+    )
+
+
 def load_news(split_seed: int = 13) -> TaskData:
     """News articles of 2017 labelled with their outlet (9 classes), stratified 80/10/10.
 
@@ -331,16 +347,8 @@ def load_news(split_seed: int = 13) -> TaskData:
         duplicates_dropped=n_raw - len(texts),
         split_seed=split_seed,
         split="stratified 80/10/10 after cleaning and de-duplication",
-        sizes={"train": len(train.texts), "dev": len(dev.texts), "test": len(test.texts)},
     )
-    return TaskData(
-        task="news",
-        class_names=class_names,
-        train=train,
-        dev=dev,
-        test=test,
-        provenance=source,
-    )
+    return _task_data("news", class_names, train, dev, test, source)
 
 
 def clean_review_text(text: str) -> str:
@@ -407,13 +415,5 @@ def load_drug_reviews(split_seed: int = 13) -> TaskData:
         train_reviews_also_in_test_dropped=n_overlap,
         split_seed=split_seed,
         split="the package's test split; dev = stratified 10% of its train split",
-        sizes={"train": len(train.texts), "dev": len(dev.texts), "test": len(test.texts)},
     )
-    return TaskData(
-        task="drugs",
-        class_names=DRUG_CLASSES,
-        train=train,
-        dev=dev,
-        test=test,
-        provenance=source,
-    )
+    return _task_data("drugs", DRUG_CLASSES, train, dev, test, source)

@@ -20,7 +20,6 @@ RoBERTa (Section 4.1) draws new masks every time a sequence is seen (dynamic).
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -28,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from nlpviz.data.tokenize import train_bpe
 
 log = logging.getLogger(__name__)
 
@@ -102,33 +103,16 @@ class SubwordTokenizer:
 
 def train_tokenizer(sentences: Iterable[str], kind: str, vocab_size: int = 8000) -> bytes:
     """Train a sentencepiece model on ``sentences``; returns the serialized model."""
-    import sentencepiece as spm
-
-    specials = BYTE_SPECIALS if kind == "bytebpe" else SPECIALS
-    writer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences),
-        model_writer=writer,
-        model_type="bpe",
-        vocab_size=vocab_size,
-        byte_fallback=kind == "bytebpe",
-        character_coverage=1.0 if kind == "bytebpe" else 0.9995,
-        normalization_rule_name="identity" if kind == "bytebpe" else "nmt_nfkc",
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=CLS_ID,
-        eos_id=SEP_ID,
-        pad_piece=specials[PAD_ID],
-        unk_piece=specials[UNK_ID],
-        bos_piece=specials[CLS_ID],
-        eos_piece=specials[SEP_ID],
-        user_defined_symbols=[specials[MASK_ID]],
-        split_digits=True,
+    byte = kind == "bytebpe"
+    return train_bpe(
+        sentences,
+        vocab_size,
+        BYTE_SPECIALS if byte else SPECIALS,
+        byte_fallback=byte,
+        character_coverage=1.0 if byte else 0.9995,
+        normalization_rule_name="identity" if byte else "nmt_nfkc",
         max_sentence_length=8192,
-        num_threads=1,
-        minloglevel=2,
     )
-    return writer.getvalue()
 
 
 # ---- masking --------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ as a token of its own, so a user always sees each piece of their text accounted 
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from nlpviz.data.vocab import Vocab
@@ -57,3 +59,40 @@ def vocab_tokens(text: str, vocab: Vocab, max_tokens: int) -> Tokens:
         known=tuple(i != vocab.unk_index for i in ids),
         dropped=dropped,
     )
+
+
+def train_bpe(
+    sentences: Iterable[str], vocab_size: int, specials: Sequence[str], **options: object
+) -> bytes:
+    """Train a sentencepiece BPE model on ``sentences``; returns the serialized model.
+
+    ``specials`` holds the pad, unknown, begin and end pieces at ids 0 to 3 (every nlpviz
+    tokenizer puts them there); any further specials become user-defined symbols (the masked-LM
+    tokenizer's mask). ``options`` are passed to the trainer as they are (coverage,
+    normalisation, byte fallback, ...).
+    """
+    import sentencepiece as spm
+
+    pad, unk, begin, end, *others = specials
+    if others:
+        options["user_defined_symbols"] = list(others)
+    writer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(sentences),
+        model_writer=writer,
+        model_type="bpe",
+        vocab_size=vocab_size,
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        pad_piece=pad,
+        unk_piece=unk,
+        bos_piece=begin,
+        eos_piece=end,
+        split_digits=True,
+        num_threads=1,
+        minloglevel=2,
+        **options,
+    )
+    return writer.getvalue()

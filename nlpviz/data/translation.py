@@ -15,7 +15,6 @@ committed with every checkpoint so that the app needs neither apertium nor the c
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpviz import settings
+from nlpviz.data.tokenize import train_bpe
 
 log = logging.getLogger(__name__)
 
@@ -82,29 +82,13 @@ class PieceTokenizer:
 
 def train_piece_model(sentences: Iterable[str], vocab_size: int) -> bytes:
     """Train a sentencepiece BPE model on ``sentences``; returns the serialized model."""
-    import sentencepiece as spm
-
-    writer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences),
-        model_writer=writer,
-        model_type="bpe",
-        vocab_size=vocab_size,
+    return train_bpe(
+        sentences,
+        vocab_size,
+        SPECIALS,
         character_coverage=0.9995,
         normalization_rule_name="nmt_nfkc",
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
-        pad_piece=SPECIALS[PAD_ID],
-        unk_piece=SPECIALS[UNK_ID],
-        bos_piece=SPECIALS[BOS_ID],
-        eos_piece=SPECIALS[EOS_ID],
-        split_digits=True,
-        num_threads=1,
-        minloglevel=2,
     )
-    return writer.getvalue()
 
 
 # ---- the English side -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ trained or loaded, so the Streamlit pages that read the registry stay quick to i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,21 @@ class CheckpointSpec:
     def rebuild(self) -> str:
         """The command that rebuilds this checkpoint (the CLI accepts every spec's name)."""
         return f"nlpviz train {self.name}"
+
+
+# (name, task, variant, label, description): the fields that differ between a family's checkpoints
+Row = tuple[str, str, str, str, str]
+
+
+def specs(
+    rows: Iterable[Row], train: TrainEntry, **shared: str | None
+) -> tuple[CheckpointSpec, ...]:
+    """A family's checkpoints, in the order of ``rows``.
+
+    A family's checkpoints share their trainer and most other fields; written once, the fields
+    cannot drift apart between the checkpoints of one family.
+    """
+    return tuple(CheckpointSpec(*row, train=train, **shared) for row in rows)
 
 
 @dataclass(frozen=True)

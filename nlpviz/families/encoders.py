@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nlpviz.families import CheckpointSpec, Family
+from nlpviz.families import CheckpointSpec, Family, specs
 
 if TYPE_CHECKING:
     import torch
@@ -19,17 +19,19 @@ def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) 
     return train_encoder(spec.name, recipe_for(spec.variant), device, seed, command)
 
 
-CHECKPOINTS = tuple(
-    CheckpointSpec(
-        name=f"encoder-{design}",
-        task=TASK,
-        variant=design,
-        label=label,
-        description=f"{label} miniature encoder (pretrained on news+plays+reviews)",
-        train=_train,
-        card_family="encoder",
-    )
-    for design, label in DESIGNS.items()
+CHECKPOINTS = specs(
+    (
+        (
+            f"encoder-{design}",
+            TASK,
+            design,
+            label,
+            f"{label} miniature encoder (pretrained on news+plays+reviews)",
+        )
+        for design, label in DESIGNS.items()
+    ),
+    _train,
+    card_family="encoder",
 )
 
 FAMILY = Family(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nlpviz.families import CheckpointSpec, Family
+from nlpviz.families import CheckpointSpec, Family, specs
 
 if TYPE_CHECKING:
     import torch
@@ -23,18 +23,14 @@ def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) 
     return train_by_name(spec.name, device, seed, command)
 
 
-CHECKPOINTS = tuple(
-    CheckpointSpec(
-        name=f"{prefix}-{cell}",
-        task=task,
-        variant=cell,
-        label=title,
-        description=f"{title} {what}",
-        train=_train,
-        card_family="gated_rnn",
-    )
-    for task, (prefix, what) in TASKS.items()
-    for cell, title in CELLS.items()
+CHECKPOINTS = specs(
+    (
+        (f"{prefix}-{cell}", task, cell, title, f"{title} {what}")
+        for task, (prefix, what) in TASKS.items()
+        for cell, title in CELLS.items()
+    ),
+    _train,
+    card_family="gated_rnn",
 )
 
 FAMILY = Family(

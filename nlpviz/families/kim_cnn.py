@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nlpviz.families import CheckpointSpec, Explained, Family
+from nlpviz.families import CheckpointSpec, Explained, Family, specs
 
 if TYPE_CHECKING:
     import torch
@@ -26,19 +26,21 @@ def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) 
     return train_kim_cnn(spec.name, recipe, device, seed, command)
 
 
-CHECKPOINTS = tuple(
-    CheckpointSpec(
-        name=f"kim-cnn-{short}-{task}",
-        task=task,
-        variant=variant,
-        label=f"CNN-{variant}",
-        description=f"Kim CNN-{variant} on the {task.upper()}-like task",
-        train=_train,
-        card_family="kim_cnn",
-        model_class="nlpviz.models.kim_cnn:KimCNN",
-    )
-    for task in TASKS
-    for variant, short in VARIANTS.items()
+CHECKPOINTS = specs(
+    (
+        (
+            f"kim-cnn-{short}-{task}",
+            task,
+            variant,
+            f"CNN-{variant}",
+            f"Kim CNN-{variant} on the {task.upper()}-like task",
+        )
+        for task in TASKS
+        for variant, short in VARIANTS.items()
+    ),
+    _train,
+    card_family="kim_cnn",
+    model_class="nlpviz.models.kim_cnn:KimCNN",
 )
 
 FAMILY = Family(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nlpviz.families import CheckpointSpec, Explained, Family
+from nlpviz.families import CheckpointSpec, Explained, Family, specs
 
 if TYPE_CHECKING:
     import torch
@@ -82,25 +82,25 @@ def _runs(sweep: str, prefix: str, ranks: tuple[int, ...], seeds: tuple[int, ...
         )
 
 
-SWEEPS = (
-    CheckpointSpec(
-        name=SWEEP,
-        task=TASK,
-        variant="sweep",
-        label="LoRA rank sweep",
-        description="LoRA sweep on MiniLM, MR-like: ranks 1-64, full FT, probe",
-        train=_train_sweep,
-        card_family="lora_sweep",
+SWEEPS = specs(
+    (
+        (
+            SWEEP,
+            TASK,
+            "sweep",
+            "LoRA rank sweep",
+            "LoRA sweep on MiniLM, MR-like: ranks 1-64, full FT, probe",
+        ),
+        (
+            QUICK_SWEEP,
+            TASK,
+            "quick sweep",
+            "LoRA rank sweep (small check)",
+            "LoRA sweep on MiniLM, MR-like: small check (3 ranks, 800 sentences)",
+        ),
     ),
-    CheckpointSpec(
-        name=QUICK_SWEEP,
-        task=TASK,
-        variant="quick sweep",
-        label="LoRA rank sweep (small check)",
-        description="LoRA sweep on MiniLM, MR-like: small check (3 ranks, 800 sentences)",
-        train=_train_sweep,
-        card_family="lora_sweep",
-    ),
+    _train_sweep,
+    card_family="lora_sweep",
 )
 RUNS = (
     *_runs(SWEEP, PREFIX, RANKS, SEEDS),

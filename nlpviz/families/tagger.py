@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nlpviz.families import CheckpointSpec, Explained, Family
+from nlpviz.families import CheckpointSpec, Explained, Family, specs
 
 if TYPE_CHECKING:
     import torch
@@ -25,19 +25,21 @@ def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) 
     return train_tagger(spec.name, recipe, device, seed, command)
 
 
-CHECKPOINTS = tuple(
-    CheckpointSpec(
-        name=f"tagger-{variant}-{task}",
-        task=task,
-        variant=variant,
-        label=variant.upper(),
-        description=f"{variant.upper()} tagger on {task}",
-        train=_train,
-        card_family="tagger",
-        model_class="nlpviz.models.tagger:Tagger",
-    )
-    for task in TASKS
-    for variant in VARIANTS
+CHECKPOINTS = specs(
+    (
+        (
+            f"tagger-{variant}-{task}",
+            task,
+            variant,
+            variant.upper(),
+            f"{variant.upper()} tagger on {task}",
+        )
+        for task in TASKS
+        for variant in VARIANTS
+    ),
+    _train,
+    card_family="tagger",
+    model_class="nlpviz.models.tagger:Tagger",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nlpviz.families import CheckpointSpec, Family
+from nlpviz.families import CheckpointSpec, Family, specs
 
 if TYPE_CHECKING:
     import torch
@@ -26,17 +26,13 @@ def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) 
     return train_translation(spec.name, recipe, device, seed, command)
 
 
-CHECKPOINTS = tuple(
-    CheckpointSpec(
-        name=f"translate-{model}",
-        task=TASK,
-        variant=model,
-        label=label,
-        description=f"{title}, English->Spanish (apertium pairs)",
-        train=_train,
-        card_family="translation",
-    )
-    for model, (label, title) in MODELS.items()
+CHECKPOINTS = specs(
+    (
+        (f"translate-{model}", TASK, model, label, f"{title}, English->Spanish (apertium pairs)")
+        for model, (label, title) in MODELS.items()
+    ),
+    _train,
+    card_family="translation",
 )
 
 FAMILY = Family(

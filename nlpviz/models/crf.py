@@ -270,15 +270,8 @@ class CRF(nn.Module):
             return nll.sum() / mask.sum()
         return nll
 
-    def forward(
-        self,
-        emissions: torch.Tensor,
-        tags: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        reduction: str = "mean",
-    ) -> torch.Tensor:
-        """Same as :meth:`neg_log_likelihood` (the training loss)."""
-        return self.neg_log_likelihood(emissions, tags, mask, reduction)
+    # Calling the module is the training loss: one definition, so the two cannot disagree.
+    forward = neg_log_likelihood
 
     # ------------------------------------------------------------------ inference
 

@@ -401,18 +401,21 @@ class MaskedLMEncoder(nn.Module):
         return _masked_lm_output(logits, nsp, states)
 
 
-def _masked_lm_output(logits: Tensor, nsp: Tensor | None, states: EncoderStates) -> MaskedLMOutput:
+def _per_layer_fields(states: EncoderStates) -> dict:
+    """The fields both output types carry: the last hidden states and each layer's scores."""
     relative = states.layers[0].c2p is not None
-    return MaskedLMOutput(
-        mlm_logits=logits,
-        nsp_logits=nsp,
-        hidden=states.hidden,
-        attentions=tuple(p.probs for p in states.layers),
-        c2c=tuple(p.c2c for p in states.layers),
-        c2p=tuple(p.c2p for p in states.layers) if relative else None,
-        p2c=tuple(p.p2c for p in states.layers) if relative else None,
-        buckets=states.buckets,
-    )
+    return {
+        "hidden": states.hidden,
+        "attentions": tuple(p.probs for p in states.layers),
+        "c2c": tuple(p.c2c for p in states.layers),
+        "c2p": tuple(p.c2p for p in states.layers) if relative else None,
+        "p2c": tuple(p.p2c for p in states.layers) if relative else None,
+        "buckets": states.buckets,
+    }
+
+
+def _masked_lm_output(logits: Tensor, nsp: Tensor | None, states: EncoderStates) -> MaskedLMOutput:
+    return MaskedLMOutput(mlm_logits=logits, nsp_logits=nsp, **_per_layer_fields(states))
 
 
 # ---- DeBERTaV3: replaced-token detection ----------------------------------------------------
@@ -460,16 +463,7 @@ class ReplacedTokenDetector(nn.Module):
         """The discriminator: (B, T) ids, possibly corrupted -> per-token "replaced" logits."""
         states = self.body(input_ids, token_type_ids, attention_mask, word_weight=self.word_weight)
         logits = self.rtd_out(F.gelu(self.rtd_dense(states.hidden))).squeeze(-1)  # (B, T)
-        relative = states.layers[0].c2p is not None
-        return DetectorOutput(
-            rtd_logits=logits,
-            hidden=states.hidden,
-            attentions=tuple(p.probs for p in states.layers),
-            c2c=tuple(p.c2c for p in states.layers),
-            c2p=tuple(p.c2p for p in states.layers) if relative else None,
-            p2c=tuple(p.p2c for p in states.layers) if relative else None,
-            buckets=states.buckets,
-        )
+        return DetectorOutput(rtd_logits=logits, **_per_layer_fields(states))
 
 
 # ---- the four designs at one size -----------------------------------------------------------

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into, train_command
+from nlpviz.checkpoints import Checkpoint, model_from_card
 
 CELLS = ("tanh", "gru", "lstm")
 GATE_COUNT = {"tanh": 1, "gru": 3, "lstm": 4}
@@ -307,14 +307,7 @@ class SequenceModel(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> SequenceModel:
-        try:
-            config = GatedRNNConfig(**checkpoint.card["config"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise CheckpointError(
-                f"{checkpoint.directory / 'card.json'} has no valid gated-RNN config ({error}). "
-                f"Rebuild it with `{train_command(checkpoint.name)}`."
-            ) from error
-        return load_state_into(cls(config), checkpoint).eval()
+        return model_from_card(cls, GatedRNNConfig, checkpoint, "gated-RNN")
 
 
 def frame_nll(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

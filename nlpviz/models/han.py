@@ -33,11 +33,21 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into, train_command
+from nlpviz.checkpoints import Checkpoint, model_from_card
+
+
+class _SizedConfig:
+    """The checks and JSON form the three configs share (they differ only in their sizes)."""
+
+    def __post_init__(self) -> None:
+        _check_sizes(self)
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
-class HANConfig:
+class HANConfig(_SizedConfig):
     vocab_size: int
     num_classes: int
     embed_dim: int = 50
@@ -46,15 +56,9 @@ class HANConfig:
     attention_dim: int = 100  # size of u_it, u_w, u_i and u_s
     dropout: float = 0.3
 
-    def __post_init__(self) -> None:
-        _check_sizes(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class FlatAttentionGRUConfig:
+class FlatAttentionGRUConfig(_SizedConfig):
     vocab_size: int
     num_classes: int
     embed_dim: int = 50
@@ -62,25 +66,13 @@ class FlatAttentionGRUConfig:
     attention_dim: int = 100
     dropout: float = 0.3
 
-    def __post_init__(self) -> None:
-        _check_sizes(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class MeanEmbeddingConfig:
+class MeanEmbeddingConfig(_SizedConfig):
     vocab_size: int
     num_classes: int
     embed_dim: int = 50
     dropout: float = 0.3
-
-    def __post_init__(self) -> None:
-        _check_sizes(self)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def _check_sizes(config) -> None:
@@ -215,16 +207,6 @@ class BiGRU(nn.Module):
         return torch.cat([ahead, behind], dim=-1) * real  # (n, steps, 2 * hidden)
 
 
-def _config_from(cls, checkpoint: Checkpoint, what: str):
-    try:
-        return cls(**checkpoint.card["config"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(
-            f"{checkpoint.directory / 'card.json'} has no valid {what} config ({error}). "
-            f"Rebuild it with `{train_command(checkpoint.name)}`."
-        ) from error
-
-
 class _WordModel(nn.Module):
     """Shared word-vector table (index 0 = padding) and its GloVe initialisation."""
 
@@ -324,8 +306,7 @@ class HAN(_WordModel):
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> HAN:
         """Build the model a verified checkpoint describes and load its weights (eval mode)."""
-        model = load_state_into(cls(_config_from(HANConfig, checkpoint, "HAN")), checkpoint)
-        return model.eval()
+        return model_from_card(cls, HANConfig, checkpoint, "HAN")
 
 
 class FlatAttentionGRU(_WordModel):
@@ -360,8 +341,7 @@ class FlatAttentionGRU(_WordModel):
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> FlatAttentionGRU:
-        config = _config_from(FlatAttentionGRUConfig, checkpoint, "flat attention GRU")
-        return load_state_into(cls(config), checkpoint).eval()
+        return model_from_card(cls, FlatAttentionGRUConfig, checkpoint, "flat attention GRU")
 
 
 class MeanEmbeddingClassifier(_WordModel):
@@ -386,8 +366,7 @@ class MeanEmbeddingClassifier(_WordModel):
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> MeanEmbeddingClassifier:
-        config = _config_from(MeanEmbeddingConfig, checkpoint, "mean-embedding")
-        return load_state_into(cls(config), checkpoint).eval()
+        return model_from_card(cls, MeanEmbeddingConfig, checkpoint, "mean-embedding")
 
 
 # Card ``family`` -> model class, for loaders that read any of the three.

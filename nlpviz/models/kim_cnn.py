@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into, train_command
+from nlpviz.checkpoints import Checkpoint, model_from_card
 
 VARIANTS = ("rand", "static", "non-static", "multichannel")
 PAPER_ACCURACY = {  # Kim (2014), Table 2, accuracy in %
@@ -187,12 +187,4 @@ class KimCNN(nn.Module):
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> KimCNN:
         """Build the model a verified checkpoint describes and load its weights (eval mode)."""
-        try:
-            config = KimCNNConfig(**checkpoint.card["config"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise CheckpointError(
-                f"{checkpoint.directory / 'card.json'} has no valid Kim CNN config ({error}). "
-                f"Rebuild it with `{train_command(checkpoint.name)}`."
-            ) from error
-        model = load_state_into(cls(config), checkpoint)
-        return model.eval()
+        return model_from_card(cls, KimCNNConfig, checkpoint, "Kim CNN")

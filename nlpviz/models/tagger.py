@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from nlpviz.checkpoints import Checkpoint, CheckpointError, load_state_into, train_command
+from nlpviz.checkpoints import Checkpoint, model_from_card
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.crf import CRF, bio_constraints
 from nlpviz.models.kim_cnn import pad_ids
@@ -203,11 +203,4 @@ class Tagger(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> Tagger:
-        try:
-            config = TaggerConfig(**checkpoint.card["config"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise CheckpointError(
-                f"{checkpoint.directory / 'card.json'} has no valid tagger config ({error}). "
-                f"Rebuild it with `{train_command(checkpoint.name)}`."
-            ) from error
-        return load_state_into(cls(config), checkpoint).eval()
+        return model_from_card(cls, TaggerConfig, checkpoint, "tagger")

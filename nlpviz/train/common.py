@@ -55,6 +55,21 @@ def run_record(device: torch.device, seconds: float, command: str, seed: int) ->
     }
 
 
+def accuracy_metrics(
+    test_acc: float, dev_acc: float, majority: float, test_size: int, **more: object
+) -> dict:
+    """A classifier card's ``metrics``: the same four numbers, named and rounded alike in every
+    family's card; ``more`` follows them (macro F1, trainable parameters, ...).
+    """
+    return {
+        "test_accuracy": round(test_acc, 4),
+        "dev_accuracy": round(dev_acc, 4),
+        "test_majority_baseline": round(majority, 4),
+        "test_size": test_size,
+        **more,
+    }
+
+
 def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A CPU copy of the model's state (the best epoch so far), untouched by later updates."""
     return {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from nlpviz import settings
 from nlpviz.analysis.encoders import cloze_scores, load_cloze
+from nlpviz.analysis.stats import average_ranks
 from nlpviz.checkpoints import save_checkpoint
 from nlpviz.data.pretrain import (
     TOKENIZER_FILE,
@@ -249,16 +250,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     n_pos, n_neg = labels.sum(), (~labels).sum()
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    i = 0
-    while i < len(scores):
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
+    ranks = average_ranks(scores)
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

@@ -40,7 +40,14 @@ from nlpviz.models.han import (
     pad_documents,
     pad_flat,
 )
-from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
+from nlpviz.train.common import (
+    accuracy_metrics,
+    load_as_stored,
+    run_record,
+    seed_everything,
+    snapshot,
+    stopwatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -294,13 +301,13 @@ def train_han(name: str, recipe: HANRecipe, device: torch.device, seed: int, com
             "storage": "float16",
         },
         "run": run_record(device, clock["seconds"], command, seed),
-        "metrics": {
-            "test_accuracy": round(test_acc, 4),
-            "dev_accuracy": round(dev_acc, 4),
-            "test_majority_baseline": round(majority, 4),
-            "test_size": len(test_docs),
-            "test_macro_f1": round(macro_f1(test_preds, data.test.labels, num_classes), 4),
-        },
+        "metrics": accuracy_metrics(
+            test_acc,
+            dev_acc,
+            majority,
+            len(test_docs),
+            test_macro_f1=round(macro_f1(test_preds, data.test.labels, num_classes), 4),
+        ),
         "paper_figure": dict(PAPER_FIGURE),
         "paper_table": PAPER_TABLE,
         "history": history,

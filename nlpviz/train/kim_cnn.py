@@ -21,7 +21,14 @@ from nlpviz.data.rotten import LabelledSplit, TaskData, load_task
 from nlpviz.data.tokenize import word_tokenize
 from nlpviz.data.vocab import Vocab
 from nlpviz.models.kim_cnn import PAPER_ACCURACY, KimCNN, KimCNNConfig, pad_ids
-from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
+from nlpviz.train.common import (
+    accuracy_metrics,
+    load_as_stored,
+    run_record,
+    seed_everything,
+    snapshot,
+    stopwatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +203,7 @@ def train_kim_cnn(
             "storage": "float16",
         },
         "run": run_record(device, clock["seconds"], command, seed),
-        "metrics": {
-            "test_accuracy": round(test_acc, 4),
-            "dev_accuracy": round(dev_acc, 4),
-            "test_majority_baseline": round(majority, 4),
-            "test_size": len(test_ids),
-        },
+        "metrics": accuracy_metrics(test_acc, dev_acc, majority, len(test_ids)),
         "paper_figure": {
             "metric": "accuracy",
             "value": paper / 100,

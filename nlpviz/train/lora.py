@@ -73,7 +73,7 @@ from nlpviz.models.lora import (
     load_adapter_state,
 )
 from nlpviz.registry import rebuild_command
-from nlpviz.train.common import as_stored, run_record, seed_everything
+from nlpviz.train.common import accuracy_metrics, as_stored, run_record, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +341,11 @@ def _sync(device: torch.device) -> None:
 # ---- one run -----------------------------------------------------------------------------------
 
 
+def _by_length(data: Encoded) -> list[int]:
+    """Row indices, shortest text first: batches of alike lengths pad least."""
+    return sorted(range(len(data.ids)), key=lambda i: len(data.ids[i]))
+
+
 def _batches(
     data: Encoded, batch_size: int, pad_id: int, order: list[int], with_ids: bool = True
 ) -> Iterator[tuple[list[int], torch.Tensor | None, torch.Tensor | None, torch.Tensor]]:
@@ -357,11 +362,8 @@ def predict(
 ) -> np.ndarray:
     """Predicted classes (n,), batched by length for speed."""
     model.eval()
-    order = sorted(range(len(data.ids)), key=lambda i: len(data.ids[i]))
-    preds = np.empty(len(order), dtype=np.int64)
-    for start in range(0, len(order), bs):
-        rows = order[start : start + bs]
-        ids, mask = collate([data.ids[i] for i in rows], pad_id)
+    preds = np.empty(len(data.ids), dtype=np.int64)
+    for rows, ids, mask, _ in _batches(data, bs, pad_id, _by_length(data)):
         logits = model(ids.to(device), mask.to(device)).logits
         preds[rows] = logits.argmax(-1).cpu().numpy()
     return preds
@@ -377,11 +379,8 @@ def pooled_features(
 ) -> torch.Tensor:
     """The frozen encoder's mean-pooled sentence vectors (n, hidden), in data order."""
     model.eval()
-    order = sorted(range(len(data.ids)), key=lambda i: len(data.ids[i]))
-    out = torch.empty(len(order), model.head.in_features, device=device)
-    for start in range(0, len(order), bs):
-        rows = order[start : start + bs]
-        ids, mask = collate([data.ids[i] for i in rows], pad_id)
+    out = torch.empty(len(data.ids), model.head.in_features, device=device)
+    for rows, ids, mask, _ in _batches(data, bs, pad_id, _by_length(data)):
         out[rows] = model(ids.to(device), mask.to(device)).pooled
     return out
 
@@ -642,14 +641,14 @@ def train_run(
         "data": {"corpus": task.provenance, "base_model": backbone.provenance},
         "storage": storage,
         "run": record,
-        "metrics": {
-            "test_accuracy": round(test_acc, 4),
-            "dev_accuracy": round(dev_acc, 4),
-            "test_majority_baseline": round(majority, 4),
-            "test_size": len(task.test.ids),
-            "trainable_parameters": trainable,
-            "best_epoch": best_epoch_of(history),
-        },
+        "metrics": accuracy_metrics(
+            test_acc,
+            dev_acc,
+            majority,
+            len(task.test.ids),
+            trainable_parameters=trainable,
+            best_epoch=best_epoch_of(history),
+        ),
         "paper_figure": PAPER_FIGURE,
         "history": history,
     }

@@ -16,11 +16,11 @@ import torch
 
 from nlpviz.analysis import encoders as analysis
 from nlpviz.analysis.attention import AttentionView
-from nlpviz.checkpoints import Card, CheckpointError, checkpoint_root, load_checkpoint
+from nlpviz.checkpoints import Card, CheckpointError, load_checkpoint
 from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer
 from nlpviz.families import encoders as family
 from nlpviz.models.encoders import model_from_checkpoint
-from nlpviz.ui.loaders import freeze_for_serving
+from nlpviz.ui.loaders import freeze_for_serving, loaded_or_error, required
 
 DESIGNS = {  # design -> (checkpoint, label)
     s.variant: (s.name, s.label) for s in family.FAMILY.checkpoints
@@ -56,17 +56,11 @@ def _load(design: str, device: str, root: str) -> LoadedEncoder:
 
 def load_encoder(design: str, device: str | torch.device) -> LoadedEncoder | CheckpointError:
     """The cached encoder, or the error to show (it names the command that rebuilds it)."""
-    try:
-        return _load(design, str(device), str(checkpoint_root()))
-    except CheckpointError as error:
-        return error
+    return loaded_or_error(_load, design, device)
 
 
 def require_encoder(design: str, device: str | torch.device) -> LoadedEncoder:
-    loaded = load_encoder(design, device)
-    if isinstance(loaded, CheckpointError):
-        raise loaded
-    return loaded
+    return required(load_encoder(design, device))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 import torch
@@ -21,6 +22,8 @@ import torch
 from nlpviz import registry
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.data.vocab import Vocab
+
+T = TypeVar("T")
 
 # card family -> "module:Class" with a ``from_checkpoint`` classmethod (imported on demand).
 FAMILIES = registry.model_classes()
@@ -72,18 +75,33 @@ def model_lock(name: str, device: str) -> threading.Lock:
     return threading.Lock()
 
 
-def load_model(name: str, device: str | torch.device) -> LoadedModel | CheckpointError:
-    """The cached model, or the error to show (missing/corrupt files name the train command)."""
+def loaded_or_error(
+    load: Callable[[str, str, str], T], key: str, device: str | torch.device
+) -> T | CheckpointError:
+    """``load(key, device, checkpoint folder)``, or the :class:`CheckpointError` to show.
+
+    Pages show the error (it names the command that rebuilds the checkpoint) instead of a
+    traceback; the folder is part of the cache key so that a changed folder loads afresh.
+    """
     try:
-        return _load(name, str(device), str(checkpoint_root()))
+        return load(key, str(device), str(checkpoint_root()))
     except CheckpointError as error:
         return error
 
 
-def require_model(name: str, device: str | torch.device) -> LoadedModel:
-    """The cached model, raising its :class:`CheckpointError` (for cached computations, which
+def required(loaded: T | CheckpointError) -> T:
+    """The loaded model, raising its :class:`CheckpointError` (for cached computations, which
     only run after the page has shown load errors)."""
-    loaded = load_model(name, device)
     if isinstance(loaded, CheckpointError):
         raise loaded
     return loaded
+
+
+def load_model(name: str, device: str | torch.device) -> LoadedModel | CheckpointError:
+    """The cached model, or the error to show (missing/corrupt files name the train command)."""
+    return loaded_or_error(_load, name, device)
+
+
+def require_model(name: str, device: str | torch.device) -> LoadedModel:
+    """The cached model, raising its :class:`CheckpointError`."""
+    return required(load_model(name, device))

@@ -13,9 +13,9 @@ import streamlit as st
 import torch
 
 from nlpviz.analysis import translation as analysis
-from nlpviz.checkpoints import Card, CheckpointError, checkpoint_root, load_checkpoint
+from nlpviz.checkpoints import Card, CheckpointError, load_checkpoint
 from nlpviz.data.translation import PieceTokenizer
-from nlpviz.ui.loaders import freeze_for_serving
+from nlpviz.ui.loaders import freeze_for_serving, loaded_or_error, required
 
 CHECKPOINTS = analysis.CHECKPOINTS
 
@@ -49,17 +49,11 @@ def _load(name: str, device: str, root: str) -> LoadedTranslator:
 
 def load_translator(name: str, device: str | torch.device) -> LoadedTranslator | CheckpointError:
     """The cached translator, or the error to show (it names the command that rebuilds it)."""
-    try:
-        return _load(name, str(device), str(checkpoint_root()))
-    except CheckpointError as error:
-        return error
+    return loaded_or_error(_load, name, device)
 
 
 def require_translator(name: str, device: str | torch.device) -> LoadedTranslator:
-    loaded = load_translator(name, device)
-    if isinstance(loaded, CheckpointError):
-        raise loaded
-    return loaded
+    return required(load_translator(name, device))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

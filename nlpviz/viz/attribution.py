@@ -186,27 +186,39 @@ def curves_figure(
 ) -> go.Figure:
     """Deletion and insertion curves: P(target) as the top tokens are removed / added."""
     fractions = np.asarray(fractions, dtype=float)
-    require_shape("deletion", np.asarray(deletion), (len(fractions),))
-    require_shape("insertion", np.asarray(insertion), (len(fractions),))
+
+    def curve(name: str, values: np.ndarray, label: str, line: dict, **more: str) -> dict:
+        # every curve is P(target) over the same fractions, checked against their count
+        require_shape(name, np.asarray(values), (len(fractions),))
+        y = np.asarray(values, dtype=float).tolist()
+        return {
+            "type": "scatter",
+            "x": fractions.tolist(),
+            "y": y,
+            "name": label,
+            "line": line,
+            **more,
+        }
+
+    removed = "%{x:.0%} removed: P = %{y:.3f}<extra></extra>"
+    kept = "%{x:.0%} kept: P = %{y:.3f}<extra></extra>"
     data = [
-        {
-            "type": "scatter",
-            "x": fractions.tolist(),
-            "y": np.asarray(deletion, dtype=float).tolist(),
-            "mode": "lines+markers",
-            "name": "deletion (remove top tokens first)",
-            "line": {"color": "#D55E00"},
-            "hovertemplate": "%{x:.0%} removed: P = %{y:.3f}<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "x": fractions.tolist(),
-            "y": np.asarray(insertion, dtype=float).tolist(),
-            "mode": "lines+markers",
-            "name": "insertion (add top tokens first)",
-            "line": {"color": "#0072B2", "dash": "longdash"},
-            "hovertemplate": "%{x:.0%} kept: P = %{y:.3f}<extra></extra>",
-        },
+        curve(
+            "deletion",
+            deletion,
+            "deletion (remove top tokens first)",
+            {"color": "#D55E00"},
+            mode="lines+markers",
+            hovertemplate=removed,
+        ),
+        curve(
+            "insertion",
+            insertion,
+            "insertion (add top tokens first)",
+            {"color": "#0072B2", "dash": "longdash"},
+            mode="lines+markers",
+            hovertemplate=kept,
+        ),
         {
             "type": "scatter",
             "x": [0.0, 1.0],
@@ -218,16 +230,14 @@ def curves_figure(
         },
     ]
     if random_deletion is not None:
-        require_shape("random_deletion", np.asarray(random_deletion), (len(fractions),))
         data.append(
-            {
-                "type": "scatter",
-                "x": fractions.tolist(),
-                "y": np.asarray(random_deletion, dtype=float).tolist(),
-                "mode": "lines",
-                "name": "deletion in random order (mean)",
-                "line": {"color": "#E69F00", "dash": "dash"},
-            }
+            curve(
+                "random_deletion",
+                random_deletion,
+                "deletion in random order (mean)",
+                {"color": "#E69F00", "dash": "dash"},
+                mode="lines",
+            )
         )
     layout = base_layout_dict(title, height=380)
     layout["xaxis"] = {"title": {"text": "fraction of tokens"}, "tickformat": ".0%"}

@@ -66,6 +66,18 @@ def export_config(filename: str) -> dict:
     }
 
 
+def diverging_scale(bound: float) -> dict:
+    """Heatmap colour settings for signed scores: fixed at +-``bound`` so that 0 is the middle
+    colour and two figures with the same bound can be compared by colour."""
+    return {
+        "colorscale": DIVERGING,
+        "reversescale": True,
+        "zmid": 0.0,
+        "zmin": -bound,
+        "zmax": bound,
+    }
+
+
 def token_labels(tokens: Sequence[str], max_chars: int = 14) -> list[str]:
     """Unique, readable axis labels: ``"3·good"`` (position and token), long tokens shortened.
 

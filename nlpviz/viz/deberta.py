@@ -43,6 +43,43 @@ def _axis(index: int) -> str:
     return "" if index == 0 else str(index + 1)
 
 
+def _add_panel(
+    figure: go.Figure,
+    i: int,
+    domain: list[float],
+    heatmap: dict,
+    x_axis: dict,
+    y_axis: dict | None = None,
+) -> str:
+    """Panel ``i`` of a row of heatmaps on the figure's one colour axis; returns its axis suffix.
+
+    Only the first panel labels the rows: the panels share them.
+    """
+    suffix = _axis(i)
+    figure.add_trace(
+        go.Heatmap(coloraxis="coloraxis", xaxis=f"x{suffix}", yaxis=f"y{suffix}", **heatmap)
+    )
+    figure.update_layout(
+        {
+            f"xaxis{suffix}": {
+                "domain": domain,
+                "type": "category",
+                "side": "top",
+                "automargin": True,
+                **x_axis,
+            },
+            f"yaxis{suffix}": {
+                "anchor": f"x{suffix}",
+                "type": "category",
+                "autorange": "reversed",
+                "showticklabels": i == 0,
+                **(y_axis or {}),
+            },
+        }
+    )
+    return suffix
+
+
 def _labels(tokens: Sequence[str], special: np.ndarray | None) -> list[str]:
     labels = token_labels(tokens)
     if special is None:
@@ -89,38 +126,23 @@ def score_maps(
     figure = go.Figure()
     domains = _panel_domains(4, right_margin=0.04)
     for i, (name, values) in enumerate(maps.items()):
-        suffix = _axis(i)
-        figure.add_trace(
-            go.Heatmap(
-                z=values,
-                x=labels,
-                y=labels,
-                coloraxis="coloraxis",
-                name=name,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                hovertemplate=f"query %{{y}} → key %{{x}}<br>{name} %{{z:.4f}}<extra></extra>",
-            )
-        )
-        figure.update_layout(
+        _add_panel(
+            figure,
+            i,
+            domains[i],
             {
-                f"xaxis{suffix}": {
-                    "domain": domains[i],
-                    "type": "category",
-                    "tickangle": -60,
-                    "side": "top",
-                    "showticklabels": n <= 48,
-                    "title": {"text": TERM_NAMES[name], "standoff": 4},
-                    "automargin": True,
-                },
-                f"yaxis{suffix}": {
-                    "anchor": f"x{suffix}",
-                    "type": "category",
-                    "autorange": "reversed",
-                    "showticklabels": i == 0,
-                    **({"matches": "y"} if i else {}),
-                },
-            }
+                "z": values,
+                "x": labels,
+                "y": labels,
+                "name": name,
+                "hovertemplate": f"query %{{y}} → key %{{x}}<br>{name} %{{z:.4f}}<extra></extra>",
+            },
+            x_axis={
+                "tickangle": -60,
+                "showticklabels": n <= 48,
+                "title": {"text": TERM_NAMES[name], "standoff": 4},
+            },
+            y_axis={"matches": "y"} if i else {},
         )
     figure.update_layout(
         coloraxis={
@@ -207,37 +229,21 @@ def term_share_heatmap(shares: np.ndarray, selected: tuple[int, int] | None = No
     figure = go.Figure()
     domains = _panel_domains(3, right_margin=0.06)
     for i, name in enumerate(TERMS):
-        suffix = _axis(i)
-        figure.add_trace(
-            go.Heatmap(
-                z=shares[:, :, i],
-                x=heads,
-                y=layers,
-                coloraxis="coloraxis",
-                name=name,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                texttemplate="%{z:.2f}",
-                hovertemplate=f"layer %{{y}}, head %{{x}}<br>share of {name} %{{z:.3f}}"
-                "<extra></extra>",
-            )
-        )
-        figure.update_layout(
+        suffix = _add_panel(
+            figure,
+            i,
+            domains[i],
             {
-                f"xaxis{suffix}": {
-                    "domain": domains[i],
-                    "type": "category",
-                    "side": "top",
-                    "title": {"text": name, "standoff": 4},  # c2c, c2p, p2c: three narrow panels
-                    "automargin": True,
-                },
-                f"yaxis{suffix}": {
-                    "anchor": f"x{suffix}",
-                    "type": "category",
-                    "autorange": "reversed",
-                    "showticklabels": i == 0,
-                },
-            }
+                "z": shares[:, :, i],
+                "x": heads,
+                "y": layers,
+                "name": name,
+                "texttemplate": "%{z:.2f}",
+                "hovertemplate": f"layer %{{y}}, head %{{x}}<br>share of {name} %{{z:.3f}}"
+                "<extra></extra>",
+            },
+            # c2c, c2p, p2c: three narrow panels, so the short names
+            x_axis={"title": {"text": name, "standoff": 4}},
         )
         if selected is not None:
             layer, head = selected

@@ -139,6 +139,22 @@ def _error_array(summary: SeedSummary) -> list[float]:
     return [0.0 if not np.isfinite(s) else float(s) for s in summary.std]
 
 
+def _mean_error_bars(summary: SeedSummary) -> dict:
+    """The means' error bars (sample std over seeds) and their hover data (seeds, std)."""
+    errors = _error_array(summary)
+    return {
+        "error_y": {"type": "data", "array": errors, "visible": True, "width": 5},
+        "customdata": np.stack([summary.n, errors], axis=-1).tolist() if summary.groups else None,
+    }
+
+
+def _accuracy_layout(figure: go.Figure, title: str) -> go.Figure:
+    # one definition, so the two accuracy figures keep the same y axis, legend and height
+    figure.update_yaxes(title="test accuracy", tickformat=".0%")
+    figure.update_layout(legend={"orientation": "h", "y": -0.25})
+    return base_layout(figure, title, height=440)
+
+
 def accuracy_vs_rank(
     ranks: Sequence[int],
     accuracies,
@@ -180,10 +196,7 @@ def accuracy_vs_rank(
         name="LoRA, mean over seeds",
         line={"color": CLASS_COLOURS[2], "width": 2},
         marker={"size": 9, "color": CLASS_COLOURS[2]},
-        error_y={"type": "data", "array": _error_array(summary), "visible": True, "width": 5},
-        customdata=np.stack([summary.n, _error_array(summary)], axis=-1).tolist()
-        if ranks
-        else None,
+        **_mean_error_bars(summary),
         hovertemplate="r=%{x}: %{y:.2%} (mean of %{customdata[0]} seeds, "
         "std %{customdata[1]:.2%})<extra></extra>",
     )
@@ -195,9 +208,7 @@ def accuracy_vs_rank(
         ticktext=[str(t) for t in ticks],
         range=[np.log10(low), np.log10(high)],
     )
-    figure.update_yaxes(title="test accuracy", tickformat=".0%")
-    figure.update_layout(legend={"orientation": "h", "y": -0.25})
-    return base_layout(figure, title, height=440)
+    return _accuracy_layout(figure, title)
 
 
 def accuracy_vs_parameters(
@@ -250,10 +261,7 @@ def accuracy_vs_parameters(
         text=[escape(g) for g in summary.groups],
         textposition="top center",
         marker={"size": 10, "color": CLASS_COLOURS[2]},
-        error_y={"type": "data", "array": _error_array(summary), "visible": True, "width": 5},
-        customdata=np.stack([summary.n, _error_array(summary)], axis=-1).tolist()
-        if labels
-        else None,
+        **_mean_error_bars(summary),
         hovertemplate="%{text}: %{x:,} trainable parameters, %{y:.2%} "
         "(mean of %{customdata[0]} seeds, std %{customdata[1]:.2%})<extra></extra>",
     )
@@ -264,9 +272,7 @@ def accuracy_vs_parameters(
         dtick=1,  # one tick per power of ten
         tickformat=",",
     )
-    figure.update_yaxes(title="test accuracy", tickformat=".0%")
-    figure.update_layout(legend={"orientation": "h", "y": -0.25})
-    return base_layout(figure, title, height=440)
+    return _accuracy_layout(figure, title)
 
 
 def runs_frame(

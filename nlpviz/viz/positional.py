@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from nlpviz.viz.common import DIVERGING, base_layout, require_shape, token_labels
+from nlpviz.viz.common import base_layout, diverging_scale, require_shape, token_labels
 
 LINE_STYLES = (("solid", 7, 0.35), ("dash", 3, 0.9), ("dot", 3, 0.9), ("dashdot", 2, 0.9))
 """(dash, width, opacity) per curve, so that curves lying on top of each other stay visible."""
@@ -41,11 +41,7 @@ def table_heatmap(
         go.Heatmap(
             z=table,
             y=labels,
-            colorscale=DIVERGING,
-            reversescale=True,
-            zmin=-1.0,
-            zmax=1.0,
-            zmid=0.0,
+            **diverging_scale(1.0),
             colorbar={"title": "PE", "tickvals": [-1, 0, 1]},
             hovertemplate=where + ", dimension %{x}: %{z:.4f}<extra></extra>",
         )
@@ -88,11 +84,7 @@ def dot_product_heatmap(gram: np.ndarray) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=gram,
-            colorscale=DIVERGING,
-            reversescale=True,
-            zmin=-bound,
-            zmax=bound,
-            zmid=0.0,
+            **diverging_scale(bound),
             colorbar={"title": "PE·PE'"},
             hovertemplate="PE(%{y}) · PE(%{x}) = %{z:.4f}<extra></extra>",
         )

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 from nlpviz.data.tags import IMPOSSIBLE, bio_to_spans
 from nlpviz.viz.common import (
     CLASS_COLOURS,
-    DIVERGING,
     base_layout,
+    diverging_scale,
     escape,
     require_shape,
     token_labels,
@@ -40,11 +40,7 @@ def emission_heatmap(
             z=emissions.T,
             x=labels,
             y=tag_labels,
-            colorscale=DIVERGING,
-            reversescale=True,
-            zmid=0.0,
-            zmin=-bound,
-            zmax=bound,
+            **diverging_scale(bound),
             colorbar={"title": "P[i, y]"},
             hovertemplate="%{x} as %{y}: emission %{z:.3f}<extra></extra>",
         )
@@ -100,11 +96,7 @@ def transition_heatmap(
             text=text,
             texttemplate="%{text}",
             customdata=hover,
-            colorscale=DIVERGING,
-            reversescale=True,
-            zmid=0.0,
-            zmin=-bound,
-            zmax=bound,
+            **diverging_scale(bound),
             colorbar={"title": "A[from, to]"},
             hovertemplate="%{y} → %{x}: %{customdata}<extra></extra>",
         )
