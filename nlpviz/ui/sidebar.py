@@ -244,6 +244,7 @@ def render_sidebar() -> torch.device:
         # the controls fold away for the projector (the arrow at the top left opens them)
         st.set_page_config(initial_sidebar_state="collapsed")
         st.query_params[PRESENT_PARAM] = "1"
+        # a constant style sheet: no visitor text ever reaches this HTML
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         idea = key_idea(page)
         if idea:
