@@ -290,3 +290,66 @@ def test_attention_heatmap_keeps_the_weights_and_checks_shapes():
     assert len(figures.attention_frame(weights, ["a", "b", "c"], ["x", "y"])) == 6
     with pytest.raises(ValueError, match=r"\(3, 2\)"):
         figures.attention_heatmap(weights, ["a", "b"], ["x", "y"], "t", "r", "c")
+
+
+def test_a_bootstrap_se_in_the_cards_lets_a_lead_be_judged_both_ways():
+    def with_se(bleu, ppl, bleu_se, ppl_se):
+        out = card(bleu, ppl, 100)
+        out["metrics"].update(test_bleu_se=bleu_se, test_perplexity_se=ppl_se)
+        return out
+
+    reversal = "Reversing the source helps the LSTM a lot"
+    # gaps 4 BLEU and 2 perplexity; SE of each difference hypot(1, 1) = 1.41, so 2 SE = 2.83
+    clear = {
+        "translate-lstm": with_se(10, 9, 1, 0.1),
+        "translate-lstm-reversed": with_se(14, 7, 1, 0.1),
+    }
+    assert {c.claim: c.reproduced for c in analysis.claim_checks(clear)}[reversal] is True
+    # the same BLEU gap under SEs of 2 (2 SE of the difference = 5.66) is noise
+    noisy = {
+        "translate-lstm": with_se(10, 9, 2, 0.1),
+        "translate-lstm-reversed": with_se(14, 7, 2, 0.1),
+    }
+    assert {c.claim: c.reproduced for c in analysis.claim_checks(noisy)}[reversal] is False
+    # one card without an SE leaves the lead unjudged
+    mixed = {"translate-lstm": card(10, 9, 100), "translate-lstm-reversed": with_se(14, 7, 1, 0.1)}
+    assert {c.claim: c.reproduced for c in analysis.claim_checks(mixed)}[reversal] is None
+    assert analysis.difference_se(
+        clear["translate-lstm"], clear["translate-lstm-reversed"], "test_bleu"
+    ) == pytest.approx(2**0.5)
+
+
+def test_the_bootstrap_se_matches_the_binomial_se_of_a_mean():
+    from nlpviz.train.translation import bootstrap_se
+
+    values = np.array([0.0] * 300 + [1.0] * 700)
+    se = bootstrap_se(lambda rows: values[rows].mean(), len(values), rounds=400)
+    assert se == pytest.approx(np.sqrt(0.3 * 0.7 / 1000), rel=0.15)
+    # the resamples depend only on n and the seed: two statistics see the same rows
+    seen = []
+    bootstrap_se(lambda rows: seen.append(rows.copy()) or 0.0, 50, rounds=3)
+    again = []
+    bootstrap_se(lambda rows: again.append(rows.copy()) or 0.0, 50, rounds=3)
+    assert all((a == b).all() for a, b in zip(seen, again, strict=True))
+
+
+def test_sentence_nll_sums_to_the_perplexity_it_reports():
+    from nlpviz.train import translation as trainer
+
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(40, 40, d_embed=8, d_hidden=8))
+    rng = np.random.default_rng(0)
+    pairs = trainer.Encoded(
+        [rng.integers(5, 40, rng.integers(2, 7)) for _ in range(9)],
+        [np.append(rng.integers(5, 40, rng.integers(1, 6)), data.EOS_ID) for _ in range(9)],
+    )
+    nll = trainer.sentence_nll(model, pairs, torch.device("cpu"), batch_size=4)
+    assert nll[:, 1].tolist() == [len(t) for t in pairs.tgt]
+    # one pair alone: the same summed NLL as scored in a padded batch
+    alone = trainer.sentence_nll(
+        model, trainer.Encoded(pairs.src[3:4], pairs.tgt[3:4]), torch.device("cpu")
+    )
+    assert alone[0, 0] == pytest.approx(nll[3, 0], rel=1e-5)
+    assert trainer.perplexity(model, pairs, torch.device("cpu")) == pytest.approx(
+        np.exp(nll[:, 0].sum() / nll[:, 1].sum())
+    )

@@ -6,6 +6,7 @@ No streamlit here; ``nlpviz.ui.translation`` caches these per (checkpoint, text,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -289,15 +290,28 @@ def pca_2d(vectors: np.ndarray) -> Projection:
 
 
 _NO_BLEU_SE = (
-    "corpus BLEU has no standard error in the cards (it needs a bootstrap over the test "
-    "sentences), so a BLEU lead cannot be told from noise"
+    "these cards hold no standard error for BLEU or perplexity (newer cards carry a bootstrap "
+    "over the test pairs), so a lead cannot be told from noise"
 )
+
+
+def difference_se(a: dict, b: dict, metric: str) -> float | None:
+    """SE of a difference of two cards' test figures, from each card's bootstrap SE.
+
+    Both models are scored on the same test pairs, so the paired SE is smaller; adding the two
+    variances errs towards "not reproduced", as the accuracy rule does.
+    """
+    se_a, se_b = a["metrics"].get(f"{metric}_se"), b["metrics"].get(f"{metric}_se")
+    if se_a is None or se_b is None:
+        return None
+    return float(math.hypot(se_a, se_b))
 
 
 def claim_checks(cards: dict[str, dict]) -> list[Verdict]:
     """The papers' claims, judged on our cards (test BLEU, perplexity, wall time) by the rule of
-    nlpviz.claims. None of these figures comes with a standard error, so a gap the wrong way is
-    "not reproduced" and a gap the right way "cannot be judged"."""
+    nlpviz.claims. BLEU and perplexity carry a bootstrap SE in cards trained since it was
+    added; without one a gap the wrong way is "not reproduced" and a gap the right way "cannot
+    be judged"."""
     checks = []
     fwd, rev = cards.get("translate-lstm"), cards.get("translate-lstm-reversed")
     if fwd and rev:
@@ -306,13 +320,19 @@ def claim_checks(cards: dict[str, dict]) -> list[Verdict]:
             judge(
                 "Reversing the source helps the LSTM a lot",
                 [
-                    Comparison("reversed BLEU", "forward", r["test_bleu"], f["test_bleu"], None),
+                    Comparison(
+                        "reversed BLEU",
+                        "forward",
+                        r["test_bleu"],
+                        f["test_bleu"],
+                        difference_se(rev, fwd, "test_bleu"),
+                    ),
                     Comparison(
                         "reversed perplexity",
                         "forward",
                         r["test_perplexity"],
                         f["test_perplexity"],
-                        None,
+                        difference_se(rev, fwd, "test_perplexity"),
                         lower_is_better=True,
                     ),
                 ],
@@ -334,7 +354,7 @@ def claim_checks(cards: dict[str, dict]) -> list[Verdict]:
                         CHECKPOINTS.get(best_name, best_name),
                         trans["metrics"]["test_bleu"],
                         best["metrics"]["test_bleu"],
-                        None,
+                        difference_se(trans, best, "test_bleu"),
                     )
                 ],
                 paper="Transformer (base) 27.3 BLEU EN-DE vs GNMT+RL 24.6 (Vaswani et al. "
