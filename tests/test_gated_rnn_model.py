@@ -181,3 +181,18 @@ def test_lstm_forget_gates_start_open():
     cell = RecurrentCell("lstm", 3, 4)
     assert torch.all(cell.bias_ih[4:8] == 1.0)
     assert not torch.all(cell.bias_ih[:4] == 1.0)
+
+
+def test_read_out_dropout_acts_in_training_only_and_leaves_the_recurrence_alone():
+    torch.manual_seed(0)
+    model = SequenceModel(GatedRNNConfig("gru", "music", n_inputs=10, hidden=16))
+    rnn = fused_rnn(model.rnn)
+    inputs = (torch.rand(3, 9, 10) > 0.6).float()
+    model.eval()
+    plain, plain_final = model.fast_logits(inputs, rnn)
+    dropped, dropped_final = model.fast_logits(inputs, rnn, dropout=0.5)
+    torch.testing.assert_close(plain, dropped)  # eval mode: no dropout
+    model.train()
+    noisy, noisy_final = model.fast_logits(inputs, rnn, dropout=0.5)
+    assert not torch.allclose(noisy, plain)
+    torch.testing.assert_close(noisy_final, plain_final)  # the state never sees the dropout

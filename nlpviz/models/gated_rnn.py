@@ -290,9 +290,17 @@ class SequenceModel(nn.Module):
         )
 
     def fast_logits(
-        self, inputs: torch.Tensor, rnn: nn.RNNBase, state: tuple[torch.Tensor, ...] | None = None
+        self,
+        inputs: torch.Tensor,
+        rnn: nn.RNNBase,
+        state: tuple[torch.Tensor, ...] | None = None,
+        dropout: float = 0.0,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """Logits through the fused kernel ``rnn = fused_rnn(self.rnn)`` (training only)."""
+        """Logits through the fused kernel ``rnn = fused_rnn(self.rnn)`` (training only).
+
+        ``dropout`` drops hidden units on their way to the read-out only (not along the
+        recurrence, which keeps the cell's memory intact), in training mode.
+        """
         embedded = self.embed(inputs)
         torch_state = None
         if state is not None:
@@ -303,6 +311,7 @@ class SequenceModel(nn.Module):
             )
         hidden, final = rnn(embedded, torch_state)
         final = tuple(s.squeeze(0) for s in final) if isinstance(final, tuple) else (final[0],)
+        hidden = nn.functional.dropout(hidden, dropout, self.training)
         return self.readout(hidden), final
 
     @classmethod

@@ -87,6 +87,7 @@ class MusicRecipe:
     clip_norm: float = 1.0
     split_seed: int = 7
     heldout_pieces: int = 6
+    dropout: float = 0.0  # on the hidden units feeding the read-out, training only
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ class CharRecipe:
     cell: str
     budget: int = 100_000
     embed_dim: int = 32
-    updates: int = 5000
+    updates: int = 40_000  # a cap: training stops once validation stops improving
     eval_every: int = 500
+    patience: int = 4  # evaluations without a new best validation bpc before stopping
     batch_size: int = 32
     window: int = 100
     lr: float = 3e-3
@@ -184,7 +186,7 @@ def train_music(
             for rows in batches:
                 chunk = [data.train[i] for i in rows]
                 inputs, targets, mask = (t.to(device) for t in _pad_rolls(chunk, N_PITCHES))
-                logits, _ = model.fast_logits(inputs, rnn)
+                logits, _ = model.fast_logits(inputs, rnn, dropout=recipe.dropout)
                 loss = frame_nll(logits, targets, mask)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
@@ -360,6 +362,11 @@ def train_chars(
                 running, running_n = 0.0, 0
                 if valid < best[0]:
                     best = (valid, update, snapshot(model))
+                elif update - best[1] >= recipe.patience * recipe.eval_every:
+                    log.info(
+                        "%s: no validation gain in %d updates, stopping", name, update - best[1]
+                    )
+                    break
                 tick, cpu_tick = time.perf_counter(), time.process_time()
         bar.close()
 
