@@ -376,6 +376,7 @@ def test_a_tiny_sweep_saves_each_run_and_resumes(tmp_path, monkeypatch):
     )
     phi = np.asarray(analyses["subspace_similarity"]["matrices"]["layer1.value"])
     assert phi.shape == (8, 64) and phi.min() >= 0 and phi.max() <= 1
+
     # phi(A8, A64, i, j) = ||V8[:i] V64[:j]^T||_F^2 / min(i, j) (Hu et al., Eq. 4), recomputed
     # entry by entry from the stored adapters, not by the sweep's cumulative-sum code
     def stored_a(run: str) -> np.ndarray:
