@@ -55,39 +55,47 @@ add_tour(
             TourStep(
                 "A clear review",
                 "The multichannel CNN is sure this is **fresh**. The **Filter activations** tab "
-                "(this step opens it) shows the feature maps: only a handful of filters fire at "
-                "all, and the n-gram table shows which "
-                "trigram each strong filter kept, almost always one containing *masterpiece*.",
+                "(this step opens it) shows the feature maps: about a third of the width-3 "
+                "filters fire at all, and the strongest filter of all kept the whole phrase "
+                "*a masterpiece of quiet grace*.",
                 {
                     "task": "mr",
                     "variant": "multichannel",
                     "text": "the movie is a masterpiece of quiet grace",
                 },  # fmt: skip
-                ("CNN-multichannel predicts fresh", "90 of 100 width-3 filters do not fire"),
+                (
+                    "CNN-multichannel predicts fresh",
+                    "68 of 100 width-3 filters do not fire",
+                    "fires hardest at **“a masterpiece of quiet grace”**",
+                ),
                 tab="Filter activations",
             ),
             TourStep(
                 "One word of negation",
-                "Add *not*: the prediction flips to **rotten**, but with far less confidence "
-                "(about 64%). Max-pooling keeps n-grams, so the model must have a filter for "
-                "*not a masterpiece*; few filters fire, and the attribution bars show how much "
-                "*not* carries.",
+                "Add *not*: the prediction flips to **rotten**, but only just (51%). "
+                "Max-pooling keeps n-grams, so only a filter that spans *not* can see it; the "
+                "strongest one here kept *movie is not a*, and the attribution bars show how "
+                "much *not* carries.",
                 {"task": "mr", "variant": "multichannel", "text": "the movie is not a masterpiece"},
-                ("CNN-multichannel predicts rotten", "P(rotten) = 63.7%"),
+                (
+                    "CNN-multichannel predicts rotten",
+                    "P(rotten) = 50.8%",
+                    "fires hardest at **“movie is not a”**",
+                ),
                 tab="Attribution (IG)",
             ),
             TourStep(
                 "Random word vectors",
                 "The same review through **CNN-rand**, whose word vectors were learned from "
-                "scratch: still fresh, but look at the notes above the feature maps: far more "
-                "filters fire (only 37 of 100 width-3 filters stay at zero, against 90 with "
+                "scratch: still fresh, but look at the notes above the feature maps: more "
+                "filters fire (51 of 100 width-3 filters stay at zero, against 68 with "
                 "pretrained vectors). Its activations are denser and harder to read.",
                 {
                     "task": "mr",
                     "variant": "rand",
                     "text": "the movie is a masterpiece of quiet grace",
                 },
-                ("CNN-rand predicts fresh", "37 of 100 width-3 filters do not fire"),
+                ("CNN-rand predicts fresh", "51 of 100 width-3 filters do not fire"),
                 tab="Filter activations",
             ),
         ),

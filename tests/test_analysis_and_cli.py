@@ -9,6 +9,7 @@ from helpers import tiny_kim
 
 from nlpviz.analysis.kim_cnn import (
     classify_many,
+    lead_over_random,
     nearest_neighbours,
     pretrained_vs_random,
     read_text,
@@ -34,6 +35,20 @@ def test_verdict_holds_only_when_every_pretrained_variant_wins_clearly():
     assert worse.outcome == "not reproduced"
     with pytest.raises(ValueError):
         pretrained_vs_random({"static": 0.8}, 10)
+
+
+def test_the_lead_over_random_is_given_per_split_in_points():
+    lead = lead_over_random(
+        {
+            "rand": {"test_accuracy": 0.730, "dev_accuracy": 0.755},
+            "static": {"test_accuracy": 0.748, "dev_accuracy": 0.780},
+            "multichannel": {"test_accuracy": 0.741, "dev_accuracy": 0.797},
+        }
+    )
+    assert lead["test"] == pytest.approx((1.1, 1.8))
+    assert lead["dev"] == pytest.approx((2.5, 4.2))
+    with pytest.raises(ValueError):
+        lead_over_random({"rand": {"test_accuracy": 0.7, "dev_accuracy": 0.7}})
 
 
 def test_batch_classification_matches_one_by_one_and_marks_empty_texts():

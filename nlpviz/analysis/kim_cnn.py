@@ -219,3 +219,19 @@ def pretrained_vs_random(accuracies: dict[str, float], n: int, paper: str = "") 
         if v != "rand"
     ]
     return judge(PRETRAINED_CLAIM, comparisons, paper=paper, note=f"On {n:,} test sentences")
+
+
+def lead_over_random(metrics: dict[str, dict]) -> dict[str, tuple[float, float]]:
+    """Smallest and largest lead (points) of a pretrained variant over CNN-rand, per split.
+
+    ``metrics`` maps a variant to its card's metrics; the "dev" lead uses the dev accuracies
+    that chose each model's epoch, the "test" lead the held-out ones the verdict judges.
+    """
+    if "rand" not in metrics or len(metrics) < 2:
+        raise ValueError(f"need CNN-rand and a pretrained variant, got {sorted(metrics)}")
+    out = {}
+    for split in ("test", "dev"):
+        rand = metrics["rand"][f"{split}_accuracy"]
+        leads = [100 * (m[f"{split}_accuracy"] - rand) for v, m in metrics.items() if v != "rand"]
+        out[split] = (min(leads), max(leads))
+    return out
