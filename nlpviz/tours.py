@@ -285,15 +285,15 @@ add_tour(
             TourStep(
                 "Our DeBERTaV3 miniature",
                 "nlpviz's own 4-layer DeBERTaV3 discriminator learned positional heads too: in "
-                "layer 3, head 1 each token sends 88% of its attention to the *next* token "
-                "(head 4 of the same layer looks back instead).",
+                "layer 2, head 2 each token sends 90% of its attention to the *next* token, "
+                "and in layer 4, head 3 all of it to the *previous* one.",
                 {
                     "model": "DeBERTaV3 discriminator (nlpviz miniature)",
-                    "layer": "3",
-                    "head": "1",
+                    "layer": "2",
+                    "head": "2",
                     "text": _ANIMAL,
                 },
-                ("next 88%", "4 layers × 4 heads"),
+                ("next 90%", "4 layers × 4 heads"),
             ),
             TourStep(
                 "Our BERT miniature",
@@ -325,8 +325,8 @@ add_tour(
                 "A gap that needs a preposition",
                 "The hidden word is *on*. Our RoBERTa miniature's first guess is *on* "
                 "(16.5%), its second *in*: a preposition, as the sentence needs. Look at the "
-                "other panels: DeBERTa also puts *on* first, BERT and V3's generator put "
-                "another preposition (*in*, *to*) first and *on* lower in their top five.",
+                "other panels: both DeBERTas put *on* first and far more surely (DeBERTa 71%, "
+                "V3's generator 49%), while BERT puts *in* first and *on* third.",
                 {"text": _SCHOOLS, "word": "3", "model": "roberta"},
                 ("Explaining **“on”** (P = 16.5%) from RoBERTa",),
             ),
@@ -362,12 +362,13 @@ add_tour(
             TourStep(
                 "Do the papers' orderings hold?",
                 "Open **How the four compare**. On the shared yardstick, a linear sentiment "
-                "probe on the frozen encoders, all four land between 59.0% and 60.8%. BERT and "
+                "probe on the frozen encoders, all four land between 60.7% and 62.5%. BERT and "
                 "RoBERTa had the same 10,000 steps: 60.7% against 60.8%, far under the 3.9 "
                 "points (two standard errors) a win must clear, so *RoBERTa > BERT* is not "
-                "reproduced. The "
-                "DeBERTas had only 1,500 steps, so the page refuses to rank them against the "
-                "other two.",
+                "reproduced. The two DeBERTas had the same 6,000 steps: V3 62.5% against "
+                "DeBERTa 61.9%, under a bar of 3.8 points, so *DeBERTaV3 > DeBERTa* is not "
+                "reproduced either. Trained for fewer steps than BERT and RoBERTa, the "
+                "DeBERTas are not ranked against them.",
                 {
                     "text": "The plot is thin, but the music and the photography are wonderful.",
                     "word": "3",
@@ -376,6 +377,8 @@ add_tour(
                 (
                     "RoBERTa \\> BERT: not reproduced",
                     "2 standard errors = 3\\.9 points",
+                    "DeBERTaV3 \\> DeBERTa: not reproduced",
+                    "2 standard errors = 3\\.8 points",
                     "DeBERTa \\> RoBERTa:** cannot be judged here",
                 ),
             ),
@@ -392,20 +395,21 @@ add_tour(
         steps=(
             TourStep(
                 "A head that follows distance",
-                "Layer 2, head 3 of our DeBERTa miniature. In its attention map most tokens "
-                "look at the *next* token (0.52 of each row on average). In the term maps "
-                "above, c2p and p2c draw that same line above the diagonal while c2c does "
-                "not: this head is driven by relative position, not by the words.",
-                {"text": _STORE, "layer": "2", "head": "3"},
+                "Layer 3, head 2 of our DeBERTa miniature. In its attention map 13 of the 18 "
+                "word rows look hardest at the *previous* token (0.58 of each row on "
+                "average). In the term maps above, c2p and p2c draw that same line below the "
+                "diagonal while c2c does not: this head is driven by relative position, not "
+                "by the words.",
+                {"text": _STORE, "layer": "3", "head": "2"},
                 ("21 tokens in this window",),
             ),
             TourStep(
                 "Position outweighs content",
-                "Layer 2, head 2 is the mirror image: it looks at the *previous* token (0.47 "
-                "on average). Now read the share map on the right: in every one of the 16 "
-                "heads the content-to-content term c2c is under 40% of the score; the two "
-                "position terms carry the rest.",
-                {"text": _STORE, "layer": "2", "head": "2"},
+                "Layer 3, head 4 is the mirror image: 11 of the 18 rows look hardest at the "
+                "*next* token (0.34 on average). Now read the share map on the right: in "
+                "every one of the 16 heads the content-to-content term c2c is under 40% of "
+                "the score; the two position terms carry the rest.",
+                {"text": _STORE, "layer": "3", "head": "4"},
                 ("relative distances in 64 buckets",),
             ),
             TourStep(
@@ -420,8 +424,8 @@ add_tour(
             TourStep(
                 "The enhanced mask decoder",
                 "*store* is masked. With and without the absolute positions the decoder's "
-                "top five are the same five words (*government*, *people*, *man*, *House*, "
-                "*country*), only reordered, and *store* is in neither list: our small "
+                "top five are the same five words (*government*, *group*, *plan*, *report*, "
+                "*order*), only reordered, and *store* is in neither list: our small "
                 "decoder hardly uses the absolute positions the paper adds for exactly this "
                 "kind of sentence.",
                 {"text": _STORE, "layer": "1", "head": "1", "word": "3"},
@@ -429,13 +433,13 @@ add_tour(
             ),
             TourStep(
                 "Ours against the paper",
-                "Our 4-layer miniature gets about one masked token in four right on held-out "
-                "text, and a linear sentiment probe on its frozen vectors gets 59% of the "
-                "test reviews right. "
+                "After 6,000 steps our 4-layer miniature gets nearly one masked token in "
+                "three right on held-out text, and a linear sentiment probe on its frozen "
+                "vectors gets 62% of the test reviews right. "
                 "The paper's ablation (Table 4) measures differences of a few tenths of a "
                 "point at base size; one small model trained once cannot test them.",
                 {"text": _STORE, "layer": "1", "head": "1"},
-                ("our masked-LM accuracy (held out) 23.7%", "sentiment probe accuracy 59.0%"),
+                ("our masked-LM accuracy (held out) 30.7%", "sentiment probe accuracy 61.9%"),
             ),
         ),
     )
@@ -450,33 +454,34 @@ add_tour(
         steps=(
             TourStep(
                 "The generator corrupts, the discriminator judges",
-                "With seed 7 the small generator masks three pieces and samples new ones: "
-                "*guests* becomes *\\$*, the *-ed* of *tasted* becomes *than*, and the third "
-                "sample happens to be the original again, which counts as original. The "
-                "discriminator flags *\\$* (P = 0.79) but gives *than* only 0.10.",
-                {"mode": "corrupt", "text": _CHEF, "rate": "15", "seed": "7"},
-                ("replaced tokens caught (P ≥ 0.5) 1 of 2", "masked but sampled back unchanged 1"),
+                "With seed 4 the small generator masks two pieces and samples new ones: the "
+                "*f* of *chef* becomes *tis*, which makes no word, and *guests* becomes "
+                "*beaten*. The discriminator flags the broken word (P = 0.57) but gives "
+                "*beaten* only 0.12.",
+                {"mode": "corrupt", "text": _CHEF, "rate": "15", "seed": "4"},
+                ("replaced tokens caught (P ≥ 0.5) 1 of 2", "masked but sampled back unchanged 0"),
             ),
             TourStep(
                 "Plausible swaps slip through",
                 "A news sentence with 30% replaced. The generator's samples look like "
-                "language (*She* for *The*, *February* for *money*), and only *feat* for "
-                "*government* crosses 0.5 (0.66); *use* for *announced* stops just below, at "
-                "0.49.",
+                "language (*made* for *announced*, *will* for *would*, *says* for *it*), and "
+                "the discriminator catches none of the five: no replaced piece gets more "
+                "than 0.15, while *Tuesday*, which was never touched, gets 0.21.",
                 {
                     "mode": "corrupt",
                     "text": "The government announced on Tuesday that it would spend more "
                     "money on rail lines.",
                     "rate": "30",
-                    "seed": "0",
+                    "seed": "5",
                 },
-                ("replaced tokens caught (P ≥ 0.5) 1 of 5",),
+                ("replaced tokens caught (P ≥ 0.5) 0 of 5",),
             ),
             TourStep(
                 "Your own swap",
                 "Now you write the corruption: *ate* became *drank*. A chef does not drink a "
-                "meal, but our discriminator misses it: *dr* gets P = 0.27 and *##ank* 0.09, "
-                "less than the unchanged *me* of *meal* (0.42).",
+                "meal, and our discriminator does give *dr* its highest score in the "
+                "sentence, but only P = 0.41, under the 0.5 that counts as caught; *##ank* "
+                "gets 0.08.",
                 {
                     "mode": "typed",
                     "original": "The chef ate the meal.",
@@ -485,26 +490,27 @@ add_tour(
                 ("replaced tokens caught (P ≥ 0.5) 0 of 2",),
             ),
             TourStep(
-                "A false alarm",
-                "The same sentence left as it was: nothing is replaced, yet the "
-                "discriminator flags both pieces of *ate* (*at* 0.66, *##e* 0.53). It has "
-                "learned that rare-looking pieces are suspicious, not what a chef does.",
+                "Unusual is not wrong",
+                "The same sentence left as it was: nothing is replaced and nothing is "
+                "flagged, but the highest score again goes to the first piece of the verb, "
+                "*at* (0.30), not far under what the real swap got. Part of what the "
+                "discriminator scores is how unusual a piece looks, not only whether it fits.",
                 {
                     "mode": "typed",
                     "original": "The chef ate the meal.",
                     "typed": "The chef ate the meal.",
                 },
-                ("kept tokens falsely flagged 2 of 9",),
+                ("kept tokens falsely flagged 0 of 9",),
             ),
             TourStep(
                 "How good is our detector?",
-                "Read the last section. Our discriminator's held-out accuracy (87.4%) is "
-                "hardly above saying *original* everywhere, since only 13.2% of tokens are "
+                "Read the last section. Our discriminator's held-out accuracy (88.2%) is "
+                "hardly above saying *original* everywhere, since only 12.3% of tokens are "
                 "replaced; its AUC of 0.72 shows it does rank replaced tokens above kept "
                 "ones, but weakly. GDES: the discriminator's own correction E_Δ (length "
-                "0.25) is small next to the shared table E_G (0.61).",
+                "0.44) is small next to the shared table E_G (0.96).",
                 {"mode": "corrupt", "text": _CHEF, "rate": "15", "seed": "7"},
-                ("already gets 86.8% accuracy", "RTD AUC (held out) 0.724"),
+                ("already gets 87.7% accuracy", "RTD AUC (held out) 0.715"),
             ),
         ),
     )
@@ -634,14 +640,14 @@ add_tour(
                 "Kim's CNN calls this sentence fresh, MiniLM with a rank-8 LoRA adapter "
                 "rotten. Integrated Gradients shows that both read *not* as negative and "
                 "*masterpiece* as positive, but weigh them differently: in the CNN "
-                "*masterpiece* wins (+0.45 toward fresh, *not* −0.17), in MiniLM *not* wins "
+                "*masterpiece* wins (+0.74 toward fresh, *not* −0.21), in MiniLM *not* wins "
                 "(+0.61 toward rotten, *masterpiece* −0.38).",
                 {
                     "text": _NOT_MASTERPIECE,
                     "models": "kim-cnn-multichannel-mr,lora-r8-s1",
                     "methods": "ig",
                 },
-                ("explains its class: **fresh** (P = 0.603)", "explains its class: **rotten**"),
+                ("explains its class: **fresh** (P = 0.873)", "explains its class: **rotten**"),
             ),
             TourStep(
                 "Which explanation to trust?",
@@ -681,17 +687,17 @@ add_tour(
             ),
             TourStep(
                 "A full stop that flips the CNN",
-                "Kim's CNN alone, with two methods. IG gives the final full stop a small "
-                "score *against* fresh (−0.09); Occlusion, which blanks three tokens at a "
-                "time, gives it +0.60. Now delete the '.' in the text box: the CNN flips to "
-                "rotten (0.64). Each method answers its own question, and neither asks what "
+                "Kim's CNN alone, with two methods. IG gives the final full stop a tiny "
+                "score *against* fresh (−0.02); Occlusion, which blanks three tokens at a "
+                "time, gives it +0.84. Now delete the '.' in the text box: the CNN flips to "
+                "rotten (0.51). Each method answers its own question, and neither asks what "
                 "adding the stop did.",
                 {
                     "text": _NOT_MASTERPIECE,
                     "models": "kim-cnn-multichannel-mr",
                     "methods": "ig,occlusion",
                 },
-                ("explains its class: **fresh** (P = 0.603)", "P drops by 0.418"),
+                ("explains its class: **fresh** (P = 0.873)", "P drops by 0.587"),
             ),
         ),
     )
