@@ -779,37 +779,38 @@ add_tour(
         steps=(
             TourStep(
                 "Four translators, one sentence",
-                "Four miniatures trained on the same 21,735 English→Spanish pairs, whose "
+                "Four miniatures trained on the same 66,816 English→Spanish pairs, whose "
                 "Spanish comes from the rule-based translator apertium. For *I love this "
                 "movie.* the Transformer and the LSTM with attention both write *Quiero esta "
-                "película.*, the plain LSTM *Nadie es.* (nobody is). On the held-out pairs the "
-                "Transformer agrees with apertium far better (BLEU 26.8) than the LSTM with "
-                "attention (10.2) or without (2.4). Corpus BLEU comes with no standard error in "
-                "the cards, so the page still leaves *The Transformer beats recurrent models* "
-                "unjudged: how far a lead must be to clear the noise is not known.",
+                "película.*, the plain LSTM *Quiero una película.* (I want a movie). On the "
+                "807 held-out pairs the Transformer agrees with apertium best (BLEU 39.8), "
+                "ahead of the LSTM with attention (34.0) by more than two standard errors of "
+                "the difference, so *The Transformer beats recurrent models* is reproduced. "
+                "Without attention the LSTMs stay near BLEU 2: one vector is too small a "
+                "summary of a sentence of up to 48 pieces.",
                 {"view": "translate", "text": "I love this movie.", "beam": "4"},
                 (
-                    "**The Transformer beats recurrent models:** cannot be judged here",
-                    "ours train on 21,735 short apertium pairs",
-                    "Transformer BLEU 26\\.78 vs LSTM \\+ attention 10\\.17",
+                    "**The Transformer beats recurrent models: reproduced**",
+                    "ours train on 66,816 short apertium pairs",
+                    "Transformer BLEU 39\\.79 vs LSTM \\+ attention 34\\.00",
                 ),
             ),
             TourStep(
                 "Beam search finds a better translation",
                 "The Transformer's search tree for a longer sentence. Greedy decoding commits "
-                "to *Decó* and ends with a score of −13.6; a beam of 4 keeps other branches "
-                "alive and returns *No dio el hombre viejo un libro sobre la guerra.* (−6.5). "
-                "Better, not perfect: *She* became *No*.",
+                "to *Dar* (to give) and ends with a score of −6.7; a beam of 4 keeps other "
+                "branches alive and returns *Le dio el hombre viejo un libro sobre la "
+                "guerra.* (−4.9): good Spanish, which may drop *She* and says *le* (to him).",
                 {"view": "beam", "model": "translate-transformer", "text": _OLD_MAN, "beam": "4"},
-                ("Beam 4 -6.467", "Greedy (beam 1) -13.567"),
+                ("Beam 4 -4.940", "Greedy (beam 1) -6.676"),
             ),
             TourStep(
                 "Where attention looks",
                 "Cross-attention of the Transformer, layer 2, head 2: each Spanish piece "
                 "looks at its English word, *hombre* at *man* and *viejo* at *old*, so the "
                 "line bends where Spanish puts the adjective after the noun. The LSTM with "
-                "attention (above) also finds *man* for *hombre*, but writes *más temprano* "
-                "(earlier) for *old* while still looking at *man*.",
+                "attention (above) draws the same bend and stumbles only at the start, "
+                "writing *Decho* for *She gave*.",
                 {
                     "view": "attention",
                     "kind": "cross",
@@ -818,19 +819,21 @@ add_tour(
                     "text": _OLD_MAN,
                     "beam": "4",
                 },
-                ("Translation: No dio el hombre viejo un libro sobre la guerra.",),
+                ("Translation: Le dio el hombre viejo un libro sobre la guerra.",),
             ),
             TourStep(
                 "The papers' other claims",
                 "Read **Do our miniatures reproduce the papers' claims?** Reversing the source "
-                "lowers the LSTM's perplexity (80.9 to 71.7) as Sutskever et al. found, but "
-                "not its BLEU. And on one CPU thread a Transformer update costs more than an "
-                "LSTM's, so it is not the faster one to train here; its advantage is "
-                "parallel hardware.",
+                "lowers the plain LSTM's perplexity (45.9 to 41.0, more than two standard "
+                "errors) as Sutskever et al. found, but its BLEU gain (2.2 to 2.7) is within "
+                "the noise, so the claim as a whole is not reproduced. And on one CPU thread a "
+                "Transformer update costs more than an LSTM's, so it is not the faster one "
+                "to train here; its advantage is parallel hardware.",
                 {"view": "translate", "text": "I love this movie.", "beam": "4"},
                 (
                     "**Reversing the source helps the LSTM a lot: not reproduced**",
-                    "reversed perplexity 71\\.69 vs forward 80\\.93",
+                    "reversed BLEU 2\\.71 vs forward 2\\.20",
+                    "reversed perplexity 41\\.01 vs forward 45\\.89",
                     "**The Transformer trains faster: not reproduced**",
                 ),
             ),
@@ -838,9 +841,10 @@ add_tour(
                 "Where sentences land",
                 "The LSTM's sentence vectors (the paper's Figure 2). In the table of cosine "
                 "distances, *John admires Mary* is closest to *John is admired by Mary* "
-                "(0.030), which means the opposite, and *Mary is admired by John* is closest "
+                "(0.083), which means the opposite, and *Mary is admired by John* is closest "
                 "to *Mary admires John*: our LSTM groups sentences by the name they start "
-                "with, not by who does what.",
+                "with, not by who does what. *The government raised taxes* and its passive "
+                "are the farthest pair of all (0.647).",
                 {"view": "space"},
                 ("Cosine distances in the full space (LSTM):",),
             ),

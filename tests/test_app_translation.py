@@ -122,7 +122,8 @@ def test_sentence_space_projects_each_sentence_for_both_lstms():
 def test_bad_input_gives_messages_not_tracebacks():
     at = run_page(text="")
     assert "Type an English sentence" in messages(at)
-    long = " ".join(["The committee met again on Monday to talk about the budget."] * 4)
+    # about 100 pieces: past the 48-piece training range, under the 120-piece cut
+    long = " ".join(["The committee met again on Monday to talk about the budget."] * 8)
     at = run_page(text=long)
     assert "longer than the training range" in messages(at)
     at = run_page(text="<script>alert('x')</script> 🙂 naïve café")

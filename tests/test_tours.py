@@ -498,16 +498,21 @@ def _translation_table(at: AppTest):
 def _tr_step_1(at: AppTest) -> None:
     table = _translation_table(at)["translation"]
     assert table["Transformer"] == table["LSTM + attention"] == "Quiero esta película."
-    assert table["LSTM"] == "Nadie es."
+    assert table["LSTM"] == "Quiero una película."
     bleu = next(d.value for d in at.dataframe if "test BLEU (beam)" in d.value.columns)
     bleu = bleu.set_index("model")["test BLEU (beam)"].round(1)
-    assert (bleu["Transformer"], bleu["LSTM + attention"], bleu["LSTM"]) == (26.8, 10.2, 2.4)
+    assert (bleu["Transformer"], bleu["LSTM + attention"]) == (39.8, 34.0)
+    assert bleu["LSTM"] < 3 and bleu["LSTM, reversed source"] < 3  # "near BLEU 2"
+    from nlpviz.checkpoints import read_card
+
+    card = read_card("translate-transformer")
+    assert card["data"]["test_pairs_in_range"] == 807 and card["recipe"]["max_pieces"] == 48
 
 
 def _tr_step_2(at: AppTest) -> None:
     shown = messages(at)
-    assert "No dio el hombre viejo un libro sobre la guerra." in shown
-    assert "Decó la chica viejo un libro sobre la guerra." in shown
+    assert "Le dio el hombre viejo un libro sobre la guerra." in shown
+    assert "Dar dio el hombre viejo un libro sobre la guerra." in shown
 
 
 def _alignment(at: AppTest, title: str) -> dict[str, str]:
@@ -523,17 +528,21 @@ def _tr_step_3(at: AppTest) -> None:
     transformer = _alignment(at, "Transformer cross attention, layer 2, head 2")
     assert transformer["hombre"] == "man" and transformer["viejo"] == "old"
     lstm = _alignment(at, "LSTM attention alignment")
-    assert lstm["hombre"] == lstm["más"] == lstm["temprano"] == "man"
+    assert lstm["hombre"] == "man" and lstm["viejo"] == "old"
+    assert "Decho el hombre viejo un libro sobre la guerra." in messages(at)
 
 
 def _tr_step_4(at: AppTest) -> None:
-    assert "reversed perplexity 71\\.69 vs forward 80\\.93" in messages(at)
+    shown = messages(at)
+    assert "gap \\+4\\.88, 2 standard errors = 2\\.53" in shown  # perplexity: past the bar
+    assert "gap \\+0\\.51, 2 standard errors = 0\\.62" in shown  # BLEU: within it
 
 
 def _tr_step_5(at: AppTest) -> None:
     distances = next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["1", "2"])
     d = distances.to_numpy(dtype=float)
-    assert round(d[0, 3], 3) == 0.030 and d[0, 3] < d[0, 1]  # John admires Mary
+    assert round(d[0, 3], 3) == 0.083 and d[0, 3] < d[0, 1]  # John admires Mary
+    assert round(d[4, 5], 3) == 0.647 and d[4, 5] == d.max()  # the taxes pair
     assert d[1, 2] == min(d[1, j] for j in range(len(d)) if j != 1)  # Mary is admired by John
 
 
@@ -782,7 +791,9 @@ NUMBERS_CHECKED_ELSEWHERE: dict[tuple[str, int], dict[str, str]] = {
         "0.28": "_attention_step_3 checks animal > 2 x street and [CLS] > animal, not the values",
         "0.12": "_attention_step_3 checks animal > 2 x street and [CLS] > animal, not the values",
     },
-    ("4_Attention.py", 4): {"3": "_attention_step_4: layer 4, head 3 puts 100% on the previous token"},
+    ("4_Attention.py", 4): {
+        "3": "_attention_step_4: layer 4, head 3 puts 100% on the previous token"
+    },
     ("4_Attention.py", 5): {
         "10,000": "BERT's steps: _mlm_step_2 and _mlm_step_5 of the Masked LM tour",
         "4": "_attention_step_5_previous: head 4 of layer 1 (and layers 3 and 4)",
@@ -938,10 +949,21 @@ NUMBERS_CHECKED_ELSEWHERE: dict[tuple[str, int], dict[str, str]] = {
         "23": "_grnn_step_5: 23 spaces closed",
         "26": "_grnn_step_5: 26 spaces",
     },
-    ("10_Translation.py", 1): {"2.4": "_tr_step_1: the LSTM's test BLEU"},
+    ("10_Translation.py", 1): {
+        "2": "_tr_step_1: both LSTMs without attention score under BLEU 3",
+        "48": "_tr_step_1: the card's max_pieces",
+        "807": "_tr_step_1: the card's test pairs in range",
+    },
+    ("10_Translation.py", 4): {
+        "2.2": "the forward BLEU of the expect phrase 'vs forward 2\\.20'",
+        "2.7": "the reversed BLEU of the expect phrase 'reversed BLEU 2\\.71'",
+        "45.9": "the forward perplexity of the expect phrase 'vs forward 45\\.89'",
+        "41.0": "the reversed perplexity of the expect phrase 'reversed perplexity 41\\.01'",
+    },
     ("10_Translation.py", 5): {
         "2": "the paper's Figure 2",
-        "0.030": "_tr_step_5: distance rounds to 0.030",
+        "0.083": "_tr_step_5: distance rounds to 0.083",
+        "0.647": "_tr_step_5: the largest distance, the taxes pair",
     },
 }
 """Numbers a step quotes that its ``expect`` does not show: (page, step) -> number -> where it
