@@ -205,6 +205,7 @@ with tabs[0]:
         if verdict.reproduced is not True:
             lead = lead_over_random({v: m.card["metrics"] for v, m in loaded.items()})
             paper_lead = max(paper.values()) - paper["rand"]
+            train_size = loaded["rand"].card["data"]["corpus"]["sizes"]["train"]
             st.markdown(
                 f"**Why not here.** On the dev split, which chose each model's epoch, the "
                 f"pretrained variants lead CNN-rand by {lead['dev'][0]:.1f} to "
@@ -213,8 +214,8 @@ with tabs[0]:
                 "standard errors to count. The paper's best lead was "
                 f"{paper_lead:.1f} points, from 300-d word2vec vectors trained on about 100 "
                 "billion words of news; ours are smaller and come from a sentence encoder "
-                "reading one word at a time, and our training split is a few thousand "
-                "sentences."
+                "reading one word at a time, and our training split has "
+                f"{train_size:,} sentences."
             )
         st.markdown(
             f"Our pretrained vectors: {escape_markdown(vectors)}. Our data are the Rotten "

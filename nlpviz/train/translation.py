@@ -74,7 +74,7 @@ class TranslationRecipe:
     eval_every: int = 500
     max_pieces: int = 48  # the training range: pairs longer on either side are left out
     lr: float = 5e-3  # the LSTMs' Adam rate (linear decay to 5% of it)
-    lstm_dropout: float = 0.0  # three epochs of short sentences: no overfitting to fight
+    lstm_dropout: float = 0.0  # dev perplexity never rose in the 6,000-update runs
     clip: float = 5.0  # the LSTM paper's gradient-norm clip
     noam_scale: float = 0.35  # the Transformer: lr = scale * Eq. 3 (peak 2.2e-3 at warmup)
     warmup: int = 200
@@ -189,17 +189,6 @@ def epoch_batches(data: Encoded, batch_size: int, seed: int, epoch: int) -> list
 # ---- scoring --------------------------------------------------------------------------------
 
 
-def token_nll(model, src, tgt_in, tgt_out) -> tuple[torch.Tensor, int]:
-    logits = model(src, tgt_in).logits  # (B, T, V)
-    nll = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]).float(),
-        tgt_out.reshape(-1),
-        ignore_index=PAD_ID,
-        reduction="sum",
-    )
-    return nll, int((tgt_out != PAD_ID).sum())
-
-
 @torch.no_grad()
 def sentence_nll(model, data: Encoded, device, batch_size: int = 100) -> np.ndarray:
     """(n, 2): each pair's summed negative log-likelihood and its number of target pieces."""
@@ -219,10 +208,14 @@ def sentence_nll(model, data: Encoded, device, batch_size: int = 100) -> np.ndar
     return out
 
 
+def pooled_perplexity(nll: np.ndarray) -> float:
+    """exp(summed NLL / pieces) over rows of :func:`sentence_nll`."""
+    return math.exp(nll[:, 0].sum() / max(nll[:, 1].sum(), 1))
+
+
 def perplexity(model, data: Encoded, device, batch_size: int = 100) -> float:
     """exp(mean negative log-likelihood per target piece), ``</s>`` included."""
-    nll = sentence_nll(model, data, device, batch_size)
-    return math.exp(nll[:, 0].sum() / max(nll[:, 1].sum(), 1))
+    return pooled_perplexity(sentence_nll(model, data, device, batch_size))
 
 
 def bootstrap_se(statistic, n: int, rounds: int, seed: int = 0) -> float:
@@ -364,7 +357,7 @@ def train_translation(
     common.load_as_stored(model).eval()  # score the weights the checkpoint keeps
     started = time.perf_counter()
     test_nll = sentence_nll(model, test, device)
-    test_ppl = math.exp(test_nll[:, 0].sum() / test_nll[:, 1].sum())
+    test_ppl = pooled_perplexity(test_nll)
     english = [en for en, _ in test_pairs]
     references = [es for _, es in test_pairs]
     greedy = translate_all(model, src_tok, tgt_tok, english, device, beam=1)
@@ -376,7 +369,7 @@ def train_translation(
         recipe.bootstrap_rounds,
     )
     ppl_se = bootstrap_se(
-        lambda rows: math.exp(test_nll[rows, 0].sum() / test_nll[rows, 1].sum()),
+        lambda rows: pooled_perplexity(test_nll[rows]),
         len(test_nll),
         recipe.bootstrap_rounds,
     )
