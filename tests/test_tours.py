@@ -699,6 +699,27 @@ def test_next_step_sets_the_pages_inputs() -> None:
     assert "step 2 of" not in _shown(at)
 
 
+@pytest.mark.parametrize(("page", "number"), [("6_DeBERTa.py", 1), ("4_Attention.py", 4)])
+def test_a_bare_tour_link_opens_the_steps_view(page: str, number: int) -> None:
+    """``?tour=N`` alone (a link typed from a worksheet) sets the step's inputs, as Next does."""
+    tour = TOURS[page]
+    step = tour.steps[number - 1]
+    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
+    at.query_params["tour"] = str(number)
+    at.run()
+    assert not at.exception
+    for key, value in step.params.items():
+        assert str(at.session_state[f"{tour.prefix}_{key}"]) == value, key
+    shown = _shown(at)
+    for phrase in step.expect:
+        assert phrase in shown.replace(step.say, ""), phrase
+    # a link that carries its own inputs keeps them
+    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
+    at.query_params.update(tour=str(number), text="A different sentence about a river.")
+    at.run()
+    assert at.session_state[f"{tour.prefix}_text"] == "A different sentence about a river."
+
+
 @pytest.mark.parametrize("page", list(TOURS))
 def test_a_tour_can_be_walked_with_its_next_button(
     page: str, monkeypatch: pytest.MonkeyPatch

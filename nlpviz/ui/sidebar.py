@@ -160,6 +160,14 @@ def _tour_picker(tour: Tour) -> None:
         # a bad ?tour= (not a number, out of range) simply leaves the tour off
         step, refused = url_int(TOUR_PARAM, 0, 0, len(tour.steps))
         st.session_state[key] = 0 if refused else step
+        if (
+            step
+            and not refused
+            and not any(p in st.query_params for p in tour.steps[step - 1].params)
+        ):
+            # a bare ?tour=N (typed, or shortened by hand) opens the step's view, not the page's
+            # defaults under the step's words; a link that carries inputs keeps its own
+            go_to_step(tour, step)
     st.selectbox(
         f"Guided tour: {tour.title}",
         options=list(range(len(tour.steps) + 1)),
