@@ -575,53 +575,60 @@ add_tour(
         title="How small can the rank be? LoRA on the real MiniLM",
         steps=(
             TourStep(
-                "A flat curve, below full fine-tuning",
-                "The accuracy-vs-rank curve is flat: every rank from 1 to 64 averages 77.7% to "
-                "78.3% over two seeds, and r = 1 trains 9,986 numbers against 22.6 million. "
-                "But full fine-tuning reaches 82.3% (the frozen probe 72.6%), so in our sweep, "
-                "unlike the paper, no rank matches full fine-tuning.",
+                "Close to full fine-tuning, not level with it",
+                "After three epochs the ranks average 81.2% (r = 1), 82.2% (r = 8) and 83.1% "
+                "(r = 64) over two seeds, and r = 1 trains 9,986 numbers against 22.6 million. "
+                "Full fine-tuning reaches 84.4% (the frozen probe 74.3%): 2.2 points above "
+                "r = 8, where two standard errors are 0.7, so in our sweep no small rank quite "
+                "matches it. The dev curve below the table shows how far off: 0.8 points.",
                 {**_LORA, "rank": "1"},
                 (
                     "matches full fine\\-tuning: not reproduced",
-                    "full fine\\-tuning 82\\.3% vs LoRA r=1 78\\.3%",
+                    "full fine\\-tuning 84\\.4% vs LoRA r=8 82\\.2%\\: gap \\+2\\.2 points, 2 "
+                    "standard errors = 0\\.7 points",
+                    "(r=8) is 0.8 points behind full fine-tuning",
                 ),
             ),
             TourStep(
                 "What the update uses",
                 "**Inside the update**, W_q of layer 1: the rank-64 update's singular values "
                 "fall fast (the first is more than twice the third), so it leans on a few "
-                "directions. Full fine-tuning's update (dashed; trained at a 17 times smaller "
+                "directions. Full fine-tuning's update (dashed; trained at a 67 times smaller "
                 "learning rate, so compare shapes) is flat by comparison: its 10th singular "
                 "value is still over 40% of its first.",
                 {**_LORA, "rank": "64"},
-                ("Spectrum of the update", "its learning rate is 17x smaller than LoRA's"),
+                ("Spectrum of the update", "its learning rate is 67x smaller than LoRA's"),
             ),
             TourStep(
                 "Do ranks 8 and 64 agree?",
                 "The subspace similarity (the paper's Figure 3): the top direction of the r = 8 "
-                "adapter lies 90% inside the 64 directions of r = 64, where a random direction "
-                "would give 17%. Yet the two single top directions overlap only 0.12: the "
+                "adapter lies 57% inside the 64 directions of r = 64, where a random direction "
+                "would give 17%. Yet the two single top directions overlap only 0.25: the "
                 "shared part is spread over a few directions.",
                 {**_LORA, "rank": "8"},
-                ("phi(1, 64): r=8's top direction inside r=64's span 0.90",),
+                ("phi(1, 64): r=8's top direction inside r=64's span 0.57",),
             ),
             TourStep(
                 "Amplification",
-                "Section 7.3's question. At r = 1 the update amplifies its direction of W by "
-                "a factor of 7.7, as the paper reads it: a large factor at small rank. The "
-                "factor falls as the rank grows and is below 1 from r = 4 on.",
+                "Section 7.3's question. At r = 1 the factor is 152: large at small rank, as "
+                "the paper found. It falls as the rank grows (7.5 at r = 8) and is below 1 at "
+                "r = 64. But read the bars before the paper's story: W projected on the rank-1 "
+                "direction (0.066) is no larger than on a random one (0.087), so here the big "
+                "factor says that dW points where W is weak, not that it boosts a direction W "
+                "already has.",
                 {**_LORA, "rank": "1"},
-                ("amplification at r=1 7.70x",),
+                ("amplification at r=1 151.71x",),
             ),
             TourStep(
                 "A rank-1 update that learned *not*",
                 "**Try an adapter** on *The movie is not a masterpiece.* The frozen MiniLM "
-                "with a linear probe calls it fresh; the rank-1 adapter, 9,986 trained "
-                "numbers, says rotten (P(fresh) 38.5%).",
+                "with a linear probe is torn (P(fresh) 48.1%): its sentence features alone "
+                "barely tell. The rank-1 adapter, 9,986 trained numbers, reads the negation: "
+                "rotten, with P(fresh) 14.1%.",
                 {**_LORA, "rank": "1"},
                 (
                     "LoRA r=1 (seed 1) predicts rotten",
-                    "Frozen MiniLM + probe (seed 1) predicts fresh",
+                    "Frozen MiniLM + probe (seed 1) predicts rotten",
                 ),
             ),
         ),
@@ -641,7 +648,7 @@ add_tour(
                 "rotten. Integrated Gradients shows that both read *not* as negative and "
                 "*masterpiece* as positive, but weigh them differently: in the CNN "
                 "*masterpiece* wins (+0.74 toward fresh, *not* −0.21), in MiniLM *not* wins "
-                "(+0.61 toward rotten, *masterpiece* −0.38).",
+                "(+0.79 toward rotten, *masterpiece* −0.46).",
                 {
                     "text": _NOT_MASTERPIECE,
                     "models": "kim-cnn-multichannel-mr,lora-r8-s1",
@@ -652,20 +659,21 @@ add_tour(
             TourStep(
                 "Which explanation to trust?",
                 "Three methods on MiniLM. Each cell is tested by deleting its top tokens: "
-                "with Integrated Gradients' ranking the probability falls by 0.58 on "
-                "average, with Input x Gradient's by only 0.25, and keeping just Input x "
-                "Gradient's top two tokens loses more than a quarter of the probability. "
-                "Here IG and Occlusion are the faithful ones.",
+                "with Integrated Gradients' ranking the probability falls by 0.61 on "
+                "average, with Occlusion's by 0.34, and with Input x Gradient's it even rises "
+                "a little (−0.10); keeping just Input x Gradient's top two tokens loses about "
+                "half of it (0.49). Here IG is the faithful one, Input x Gradient is not.",
                 {"text": _NOT_MASTERPIECE, "models": "lora-r8-s1", "methods": "ig,ixg,occlusion"},
-                ("P drops by 0.254", "P drop as top words go (AOPC del) 0.579"),
+                ("P drops by 0.340", "P drop as top words go (AOPC del) 0.609"),
             ),
             TourStep(
                 "Integrated Gradients needs its steps",
                 "The same cell with only 4 integration steps. IG's scores should add up to "
-                "F(x) − F(baseline); with 4 steps they miss it by 0.34 (the Δ under the cell), "
-                "against about 0.001 with the default 20 steps.",
+                "F(x) − F(baseline); with 4 steps they miss it by 0.67 (the Δ under the cell). "
+                "Even the default 20 steps miss by 0.07 on this adapter: slide the steps up "
+                "until the Δ is small before trusting the scores.",
                 {"text": _NOT_MASTERPIECE, "models": "lora-r8-s1", "methods": "ig", "steps": "4"},
-                ("IG error (Δ) -3.4e-01",),
+                ("IG error (Δ) -6.7e-01",),
             ),
             TourStep(
                 "A news outlet from one word",

@@ -69,8 +69,8 @@ st.markdown(
     "BERT learns language by filling in blanks: hide a word, read the **whole** text on both "
     "sides of the gap, and guess what was there. Pick any word of your text and see what four "
     "encoders of the same size, trained on the same data (for how many steps each: **How the "
-    "four compare**), would put in its place and how sure they are. RoBERTa kept BERT's model and changed how it is trained; DeBERTa "
-    "changed the attention; DeBERTaV3 changed the task."
+    "four compare**), would put in its place and how sure they are. RoBERTa kept BERT's model "
+    "and changed how it is trained; DeBERTa changed the attention; DeBERTaV3 changed the task."
 )
 with st.expander("BERT's masked LM and next-sentence prediction, and what RoBERTa changed"):
     st.markdown(

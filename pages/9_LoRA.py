@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from nlpviz.analysis import lora as analysis
 from nlpviz.checkpoints import CheckpointError, read_card
 from nlpviz.data.sources import MissingTrainingData
 from nlpviz.ui import lora as lo
@@ -58,8 +59,9 @@ st.markdown(
     "only a small update beside each adapted matrix, written as the product of two thin "
     "matrices. The **rank** r is how thin they are: the update can change the matrix in at most "
     "r directions. Here we adapted the attention's query and value matrices of MiniLM's six "
-    "layers at ranks 1 to 64, next to full fine-tuning and a frozen-encoder linear probe, all "
-    "with the same budget, and ask the paper's question: how small can r be?"
+    f"layers at ranks {', '.join(map(str, lo.DEFAULT_RANKS))}, next to full fine-tuning and a "
+    "frozen-encoder linear probe, all with the same budget, and ask the paper's question: how "
+    "small can r be?"
 )
 with st.expander("The update, and what rank means", expanded=False):
     st.latex(r"h = W_0 x + \Delta W x = W_0 x + \frac{\alpha}{r} B A x")
@@ -260,13 +262,15 @@ with tabs[0]:
         st.subheader("Does a small rank match full fine-tuning here?")
         show_verdict(lo.sweep_verdict(sweep.card.get("summary", [])))
         figure = sweep.card.get("paper_figure", {})
+        sweep_epochs = int(sweep.card.get("recipe", {}).get("epochs", 1))
+        epochs_trained = f"{sweep_epochs} epoch{'s' if sweep_epochs != 1 else ''}"
         st.markdown(
             f"**What the paper found:** {sweep.card.get('paper_finding', '')}. Their headline "
             f"number: **{figure.get('value', 0):.1%}** — "
             f"{escape_markdown(figure.get('source', ''))}."
             " That is a 125M-parameter model on SST-2; ours is a 22M-parameter sentence encoder "
-            "on short review snippets with one epoch of training, so compare the *shape* of the "
-            "curve, not the numbers."
+            f"on short review snippets with {epochs_trained} of training, so compare the *shape* "
+            "of the curve, not the numbers."
         )
         table = pd.DataFrame(sweep.card.get("summary", []))
         if not table.empty:
@@ -277,6 +281,42 @@ with tabs[0]:
                 "parameters, wall time, peak memory and training throughput on "
                 f"{escape_markdown(sweep.rows[0]['device'])}."
             )
+
+        histories = [r.get("dev_history") or [] for r in sweep.rows]
+        if max((len(h) for h in histories), default=0) >= 2:
+            st.markdown("**How far off, epoch by epoch?**")
+            curves = figures.epochs_frame(
+                [kind_label(r) for r in sweep.rows], [r["seed"] for r in sweep.rows], histories
+            )
+            figure_with_data(
+                figures.accuracy_vs_epochs(curves), curves, f"{P}_fig_epochs", "lora-dev-by-epoch"
+            )
+            gap = analysis.epoch_gap(sweep.rows)
+            if gap is not None:
+                behind = round(gap.points_behind, 1)
+                where = (
+                    f"{behind:.1f} points behind full fine-tuning"
+                    if behind > 0
+                    else f"{-behind:.1f} points ahead of full fine-tuning"
+                    if behind < 0
+                    else "level with full fine-tuning"
+                )
+                st.caption(
+                    f"After {gap.epoch} epochs, each run kept at its best dev epoch, the best "
+                    f"small rank on dev ({gap.small_label}) is {where} ({gap.small_dev:.1%} vs "
+                    f"{gap.full_dev:.1%}, means over seeds). Full fine-tuning's curve peaks at "
+                    f"epoch {gap.full_best_epoch}"
+                    + (
+                        f"; {gap.small_label} was still rising at the last and the gap closing: "
+                        "more epochs would likely narrow it."
+                        if gap.closing and behind > 0
+                        else "."
+                    )
+                    + " Each point is the mean of the seeds that reached it; the learning rate "
+                    "decays to zero over the run, so an epoch here is not where a shorter run "
+                    "would end. Dev accuracy chose each run's epoch and this rank, so these dev "
+                    "figures flatter both sides a little; the verdict above is on test."
+                )
 
 # ---- inside the update -------------------------------------------------------------------------
 with tabs[1]:
@@ -669,7 +709,11 @@ with tabs[3]:
                 f"{P}_fig_live",
                 "lora-live-sweep",
             )
-            st.dataframe(pd.DataFrame(live.rows), hide_index=True, key=f"{P}_live_rows")
+            st.dataframe(
+                pd.DataFrame(live.rows).drop(columns=["dev_history"], errors="ignore"),
+                hide_index=True,
+                key=f"{P}_live_rows",
+            )
 
 # ---- cards ---------------------------------------------------------------------------------------
 with tabs[4]:
@@ -690,7 +734,8 @@ with tabs[4]:
         st.caption(
             f"Every run of the sweep is its own checkpoint ({len(sweep.rows)} so far); "
             f"the default sweep plans ranks {', '.join(map(str, lo.DEFAULT_RANKS))}, full "
-            "fine-tuning and the probe, for seeds 1, 2 and 3."
+            "fine-tuning and the probe, for seeds "
+            f"{', '.join(map(str, lo.DEFAULT_SEEDS))}."
         )
 
 publish_query(

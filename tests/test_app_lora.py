@@ -16,11 +16,13 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from apptest_helpers import messages, open_page, plotly_specs
 from streamlit.testing.v1 import AppTest
 
+from nlpviz.analysis import lora as la
 from nlpviz.checkpoints import checkpoint_root, load_checkpoint, read_card
 from nlpviz.models.lora import LoRALinear, inject_lora, load_adapter_state
 from nlpviz.train import lora as sweep_lib
@@ -32,6 +34,7 @@ TIMEOUT = 240
 RANK_FIG = "Test accuracy vs LoRA rank"
 PARAMS_FIG = "Test accuracy vs trainable parameters"
 PREDICTION_FIG = "The adapted model and the frozen base, on your text"
+EPOCHS_FIG = "Dev accuracy after each epoch"
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +101,29 @@ def test_default_view_draws_the_sweep_as_its_card_says():
     assert sorted(x for x, _, _ in seed_points(specs[PARAMS_FIG])) == sorted(
         float(r["trainable_parameters"]) for r in sweep.rows
     )
-    # The verdict is the one computed from the card, and the partial state is said.
+    # The per-epoch dev curve: each configuration's mean over seeds, as the card's runs hold it.
     text = messages(at)
+    histories = {}
+    for row in sweep.rows:
+        label = {"full": "full fine-tuning", "probe": "linear probe"}.get(
+            row["kind"], f"r={row['rank']}"
+        )
+        histories.setdefault(label, []).append(row.get("dev_history") or [])
+    if max(len(h) for runs in histories.values() for h in runs) >= 2:
+        for label, runs in histories.items():
+            drawn = trace(specs[EPOCHS_FIG], label)
+            reached = [[h[e] for h in runs if len(h) > e] for e in range(max(map(len, runs)))]
+            assert drawn["y"] == pytest.approx([np.mean(v) for v in reached], abs=1e-9)
+        gap = la.epoch_gap(sweep.rows)  # None while a partial sweep has no full run yet
+        if gap is None:
+            assert "each run kept at its best dev epoch" not in text
+        else:
+            said = f"After {gap.epoch} epochs, each run kept at its best dev epoch, the best small"
+            said += f" rank on dev ({gap.small_label})"
+            assert said in text
+    else:
+        assert EPOCHS_FIG not in specs
+    # The verdict is the one computed from the card, and the partial state is said.
     assert verdict_markdown(lo.sweep_verdict(sweep.card["summary"])) in text
     state = sweep.completeness()
     assert (f"these plots show {state['runs']} run" in text) != state["complete"]
@@ -365,7 +389,8 @@ def test_live_recipe_is_clamped_to_the_device():
     with pytest.raises(ValueError, match="positive integer"):
         lo.live_recipe((0,), 300, 1, (1,), False, True, cpu)
     gpu = lo.live_limits("cuda")
-    assert gpu.ranks == sweep_lib.DEFAULT_RANKS and gpu.eval_size is None
+    assert gpu.ranks == (1, 2, 4, 8, 16, 32, 64) and gpu.eval_size is None
+    assert set(sweep_lib.DEFAULT_RANKS) <= set(cpu.ranks)  # a live sweep can redo any rank
 
 
 def test_a_stopped_live_sweep_keeps_its_finished_runs_and_continues(tmp_path):

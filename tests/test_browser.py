@@ -364,7 +364,7 @@ DEEP_LINKS = {  # deep link -> the screenshot's name
     "/Masked_LM?text=The%20minister%20said%20the%20plan%20would%20cut%20taxes.&word=1": "masked_lm",
     "/DeBERTa?text=The%20old%20man%20the%20boat.&layer=2&head=2": "deberta",
     "/DeBERTaV3?text=The%20chef%20cooked%20a%20delicious%20meal%20for%20us.": "debertav3",
-    "/LoRA?rank=2&layer=6&matrix=value": "lora",
+    "/LoRA?rank=64&layer=6&matrix=value": "lora",
     "/Translation?text=The%20film%20is%20funny%2C%20warm%20and%20beautifully%20acted.&beam=4": (
         "translation"
     ),

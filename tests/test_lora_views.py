@@ -191,3 +191,60 @@ def test_labels_are_escaped():
     dumped = json.dumps(figure.to_plotly_json(), default=str)
     assert "<script>" not in dumped and "<b>x" not in dumped
     assert "&lt;script&gt;" in dumped
+
+
+def test_the_epochs_frame_and_figure_keep_every_runs_history():
+    frame = fig.epochs_frame(
+        ["r=8", "r=8", "full fine-tuning"], [1, 2, 1], [[0.70, 0.74], [0.72, 0.78], [0.8, 0.82]]
+    )
+    assert frame.to_dict("list") == {
+        "configuration": ["r=8"] * 4 + ["full fine-tuning"] * 2,
+        "seed": [1, 1, 2, 2, 1, 1],
+        "epoch": [1, 2, 1, 2, 1, 2],
+        "dev_accuracy": [0.70, 0.74, 0.72, 0.78, 0.8, 0.82],
+    }
+    found = traces(fig.accuracy_vs_epochs(frame))
+    assert list(found["r=8"].x) == [1, 2]
+    assert list(found["r=8"].y) == pytest.approx([0.71, 0.76])  # the mean over the two seeds
+    spread = [statistics.stdev([0.70, 0.72]), statistics.stdev([0.74, 0.78])]
+    assert list(found["r=8"].error_y.array) == pytest.approx(spread)
+    assert list(found["full fine-tuning"].y) == pytest.approx([0.8, 0.82])
+    assert list(found["full fine-tuning"].error_y.array) == [0.0, 0.0]  # one seed: no bar
+    with pytest.raises(ValueError, match="one of each per run"):
+        fig.epochs_frame(["r=8"], [1, 2], [[0.5]])
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        fig.epochs_frame(["r=8"], [1], [[0.5, 1.5]])
+    escaped = fig.accuracy_vs_epochs(fig.epochs_frame(["<b>x</b>"], [1], [[0.5, 0.6]])).data
+    assert [t.name for t in escaped] == ["&lt;b&gt;x&lt;/b&gt;"]
+    assert "<b>" not in escaped[0].hovertemplate
+
+
+def _row(kind, rank, seed, history):
+    return {"kind": kind, "rank": rank, "seed": seed, "dev_history": history}
+
+
+def test_epoch_gap_reads_the_best_small_rank_on_dev_at_the_last_shared_epoch():
+    rows = [
+        _row("lora", 1, 1, [0.70, 0.75, 0.77]),
+        _row("lora", 8, 1, [0.72, 0.74, 0.78]),
+        _row("lora", 8, 2, [0.74, 0.76, 0.80]),  # r=8 mean 0.79 at epoch 3, rising
+        _row("lora", 64, 1, [0.90, 0.90, 0.90]),  # not a small rank
+        _row("full", None, 1, [0.80, 0.82, 0.81]),
+        _row("full", None, 2, [0.80, 0.84, 0.83]),
+    ]
+    gap = la.epoch_gap(rows)
+    assert (gap.small_label, gap.epoch) == ("r=8", 3)
+    # each run at its best epoch: full 0.82 and 0.84 (epoch 2), r=8 0.78 and 0.80 (epoch 3)
+    assert (gap.full_dev, gap.small_dev) == pytest.approx((0.83, 0.79))
+    assert gap.points_behind == pytest.approx(4.0)
+    assert gap.full_best_epoch == 2
+    assert gap.closing  # r=8 rose 0.04 while full fell 0.01: the curves' gap shrank 7 -> 3
+    # full fine-tuning rising faster: the small rank still rises, but the gap is not closing
+    racing = [*rows[:4], _row("full", None, 1, [0.80, 0.82, 0.90])]
+    assert not la.epoch_gap(racing).closing and la.epoch_gap(racing).full_best_epoch == 3
+    # a run with fewer epochs bounds the comparison; at epoch 2 r=1 and r=8 tie (0.75): the
+    # smaller rank is named; one epoch is no curve
+    shorter = [*rows[:4], _row("full", None, 1, [0.80, 0.82])]
+    assert (la.epoch_gap(shorter).epoch, la.epoch_gap(shorter).small_label) == (2, "r=1")
+    assert la.epoch_gap([_row("lora", 8, 1, [0.7]), _row("full", None, 1, [0.8])]) is None
+    assert la.epoch_gap([{"kind": "full", "rank": None, "seed": 1}]) is None  # an old card

@@ -91,7 +91,7 @@ CASES: dict[str, tuple[str, dict[str, str], dict[str, str | None]]] = {
     ),
     "9_LoRA.py": (
         "lora",
-        {"rank": "4", "seed": "2", "layer": "3", "matrix": "value", "text": "a dull film"},
+        {"rank": "64", "seed": "2", "layer": "3", "matrix": "value", "text": "a dull film"},
         {},
     ),
 }

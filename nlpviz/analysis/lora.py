@@ -10,6 +10,9 @@
   ``||dW||_F / ||U^T W V^T||_F``, beside the same projection on ``W``'s own top directions and on
   random directions.
 
+And :func:`epoch_gap`: from a sweep card's rows, how far the best small rank still is from full
+fine-tuning on dev after the last epoch, and whether that gap was closing.
+
 Matrices follow ``torch.nn.Linear``: ``W`` and ``dW`` are (out, in), ``A`` is (r, in) and ``B`` is
 (out, r).
 """
@@ -197,3 +200,60 @@ def amplification(
         projected_on_random=float(np.mean(randoms)) if randoms else float("nan"),
         factor=delta_norm / on_delta if on_delta > 0 else float("inf"),
     )
+
+
+# ---- the sweep's training curves ----------------------------------------------------------------
+
+SMALL_RANKS = (1, 2, 4, 8)  # "a small rank" in the paper's finding
+
+
+@dataclass(frozen=True)
+class EpochGap:
+    """Full fine-tuning against the best small rank on dev, each kept at its best epoch (as the
+    runs keep their checkpoints), and whether the curves say more epochs would close the gap."""
+
+    small_label: str
+    epoch: int  # the last epoch every compared run reached
+    full_dev: float  # mean over seeds of each run's best dev accuracy up to ``epoch``
+    small_dev: float
+    full_best_epoch: int  # where full fine-tuning's mean curve peaks
+    closing: bool  # over the last epoch the small rank rose and the curves' gap shrank
+
+    @property
+    def points_behind(self) -> float:
+        return 100 * (self.full_dev - self.small_dev)
+
+
+def epoch_gap(rows: list[dict], small_ranks: tuple[int, ...] = SMALL_RANKS) -> EpochGap | None:
+    """Read from a sweep card's rows, each run's dev accuracy per epoch (``dev_history``); None
+    while there is no full fine-tuning, no small rank, or fewer than two epochs.
+
+    The small rank shown is the one with the highest kept dev accuracy: it is read off the dev
+    curves the page draws (the page's verdict, on test, may name another rank). Configurations
+    whose seeds ran different numbers of epochs are cut to the shortest.
+    """
+
+    def histories(kind: str, rank: int | None) -> np.ndarray:
+        runs = [r.get("dev_history") or [] for r in rows if r["kind"] == kind and r["rank"] == rank]
+        depth = min((len(h) for h in runs), default=0)
+        return np.asarray([h[:depth] for h in runs], dtype=np.float64).reshape(len(runs), depth)
+
+    full = histories("full", None)
+    trained = sorted({int(r["rank"]) for r in rows if r["kind"] == "lora"})
+    small = {r: histories("lora", r) for r in trained if r in small_ranks}
+    small = {r: h for r, h in small.items() if h.shape[1]}
+    if full.shape[1] < 2 or not small:
+        return None
+    epoch = min(full.shape[1], *(h.shape[1] for h in small.values()))
+    if epoch < 2:
+        return None
+
+    def kept(runs: np.ndarray) -> float:  # each run's best epoch so far, averaged over seeds
+        return float(runs[:, :epoch].max(axis=1).mean())
+
+    rank = max(small, key=lambda r: (kept(small[r]), -r))
+    curve, full_curve = small[rank].mean(axis=0), full.mean(axis=0)
+    gaps = full_curve[epoch - 2 : epoch] - curve[epoch - 2 : epoch]
+    closing = bool(curve[epoch - 1] > curve[epoch - 2] and gaps[1] < gaps[0])
+    full_best = int(np.argmax(full_curve[:epoch])) + 1
+    return EpochGap(f"r={rank}", epoch, kept(full), kept(small[rank]), full_best, closing)

@@ -29,6 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from nlpviz import heavy, settings
+from nlpviz.analysis import lora as analysis
 from nlpviz.checkpoints import CheckpointError, checkpoint_root, load_checkpoint, read_card
 from nlpviz.claims import Comparison, Verdict, cannot_judge, matches, seed_se
 from nlpviz.heavy import HEAVY_LINE, Ticket, heavy_work_disabled
@@ -42,11 +43,13 @@ from nlpviz.viz.lora import Reference
 SWEEP_ENV = settings.LORA_SWEEP.name  # another sweep (e.g. lora-sweep-quick) for development
 DEFAULT_SWEEP = settings.LORA_SWEEP.default
 DEFAULT_RANKS = sweep_lib.DEFAULT_RANKS  # the ranks the default sweep plans (for the page)
+DEFAULT_SEEDS = sweep_lib.DEFAULT_SEEDS
+LIVE_RANKS = (1, 2, 4, 8, 16, 32, 64)  # a live sweep may try any power of two up to 64
 KIM_REFERENCE = "kim-cnn-multichannel-mr"
 DISABLE_ENV = heavy.DISABLE_ENV
 LIVE_NAME = "lora-live"
 LIVE_PREFIX = "lora-live"
-SMALL_RANKS = (1, 2, 4, 8)  # "a small rank" in the paper's finding
+SMALL_RANKS = analysis.SMALL_RANKS
 
 
 def sweep_name() -> str:
@@ -445,13 +448,13 @@ class LiveLimits:
 def live_limits(device: str | torch.device) -> LiveLimits:
     if torch.device(device).type == "cuda":
         return LiveLimits(
-            sweep_lib.DEFAULT_RANKS, len(sweep_lib.DEFAULT_RANKS), (200, 8000, 8000), None, 3, 3,
+            LIVE_RANKS, len(LIVE_RANKS), (200, 8000, 8000), None, 3, 3,
             True,
             "On a GPU the live sweep may be the full size: every rank, the whole training "
             "split (up to 8,000 sentences), up to 3 epochs and 3 seeds.",
         )  # fmt: skip
     return LiveLimits(
-        sweep_lib.DEFAULT_RANKS, 3, (100, 600, 300), 200, 1, 1, False,
+        LIVE_RANKS, 3, (100, 600, 300), 200, 1, 1, False,
         "On a CPU the live sweep is kept small (up to 3 ranks, 600 training sentences, "
         "200 dev and 200 test sentences, 1 epoch, 1 seed) so it ends in minutes on a shared "
         "server; `nlpviz train lora-sweep` runs the real one.",

@@ -275,6 +275,64 @@ def accuracy_vs_parameters(
     return _accuracy_layout(figure, title)
 
 
+def epochs_frame(labels: Sequence[str], seeds: Sequence[int], histories) -> pd.DataFrame:
+    """One row per run and epoch: the dev accuracy after that epoch.
+
+    Args:
+        labels: (N,) configuration of each run (``"r=8"``, ``"full fine-tuning"``, ...).
+        seeds: (N,) the seed of each run.
+        histories: (N,) per run, its dev accuracy after epoch 1, 2, ... (runs may differ in length).
+    """
+    if not len(labels) == len(seeds) == len(histories):
+        raise ValueError(
+            f"labels has {len(labels)}, seeds {len(seeds)} and histories {len(histories)} "
+            "entries: one of each per run"
+        )
+    rows = []
+    for label, seed, history in zip(labels, seeds, histories, strict=True):
+        values = np.asarray(history, dtype=np.float64).reshape(-1)
+        _check_accuracies(f"the history of {label} seed {seed}", values)
+        rows += [
+            {"configuration": label, "seed": int(seed), "epoch": e + 1, "dev_accuracy": float(v)}
+            for e, v in enumerate(values)
+        ]
+    return pd.DataFrame(rows, columns=["configuration", "seed", "epoch", "dev_accuracy"])
+
+
+def accuracy_vs_epochs(
+    frame: pd.DataFrame, title: str = "Dev accuracy after each epoch"
+) -> go.Figure:
+    """Dev accuracy against epoch, one line per configuration (the mean over its seeds, with
+    ± one sample std as error bars where there are 2+ seeds), from :func:`epochs_frame`.
+    A line still climbing at its last epoch says that configuration had not finished learning.
+    """
+    figure = go.Figure()
+    palette = CLASS_COLOURS + REFERENCE_COLOURS
+    for k, label in enumerate(dict.fromkeys(frame["configuration"])):
+        runs = frame[frame["configuration"] == label]
+        by_epoch = runs.groupby("epoch")["dev_accuracy"]
+        mean, std, n = by_epoch.mean(), by_epoch.std(ddof=1).fillna(0.0), by_epoch.count()
+        name = escape(label)
+        colour = palette[k % len(palette)]
+        figure.add_scatter(
+            x=mean.index.tolist(),
+            y=mean.tolist(),
+            mode="lines+markers",
+            name=name,
+            line={"color": colour, "width": 2},
+            marker={"size": 8, "color": colour},
+            error_y={"type": "data", "array": std.tolist(), "visible": True, "width": 4},
+            customdata=np.stack([n.to_numpy(), std.to_numpy()], axis=-1).tolist(),
+            hovertemplate=f"{name}, epoch %{{x}}: %{{y:.2%}} (mean of %{{customdata[0]}} "
+            "seeds, std %{customdata[1]:.2%})<extra></extra>",
+        )
+    epochs = sorted(set(frame["epoch"])) or [1]
+    figure.update_xaxes(title="epoch", tickvals=epochs, ticktext=[str(e) for e in epochs])
+    figure.update_yaxes(title="dev accuracy", tickformat=".1%")  # the curves span a few points
+    figure.update_layout(legend={"orientation": "h", "y": -0.25})
+    return base_layout(figure, title, height=420)
+
+
 def runs_frame(
     labels: Sequence[str], parameters: Sequence[int], accuracies, seeds: Sequence[int]
 ) -> pd.DataFrame:
