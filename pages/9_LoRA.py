@@ -312,7 +312,7 @@ with tabs[0]:
                         if gap.closing and behind > 0
                         else "."
                     )
-                    + " Each point is the mean of the seeds that reached it; the learning rate "
+                    + " Each point is the mean over seeds; the learning rate "
                     "decays to zero over the run, so an epoch here is not where a shorter run "
                     "would end. Dev accuracy chose each run's epoch and this rank, so these dev "
                     "figures flatter both sides a little; the verdict above is on test."

@@ -220,10 +220,12 @@ def test_the_epochs_frame_and_figure_keep_every_runs_history():
 
 
 def _row(kind, rank, seed, history):
-    return {"kind": kind, "rank": rank, "seed": seed, "dev_history": history}
+    # a run keeps its best dev epoch, as the trainer does
+    return {"kind": kind, "rank": rank, "seed": seed, "dev_history": history,
+            "dev_accuracy": max(history) if history else None}  # fmt: skip
 
 
-def test_epoch_gap_reads_the_best_small_rank_on_dev_at_the_last_shared_epoch():
+def test_epoch_gap_compares_kept_dev_accuracies_and_reads_the_curves():
     rows = [
         _row("lora", 1, 1, [0.70, 0.75, 0.77]),
         _row("lora", 8, 1, [0.72, 0.74, 0.78]),
@@ -242,9 +244,14 @@ def test_epoch_gap_reads_the_best_small_rank_on_dev_at_the_last_shared_epoch():
     # full fine-tuning rising faster: the small rank still rises, but the gap is not closing
     racing = [*rows[:4], _row("full", None, 1, [0.80, 0.82, 0.90])]
     assert not la.epoch_gap(racing).closing and la.epoch_gap(racing).full_best_epoch == 3
-    # a run with fewer epochs bounds the comparison; at epoch 2 r=1 and r=8 tie (0.75): the
-    # smaller rank is named; one epoch is no curve
-    shorter = [*rows[:4], _row("full", None, 1, [0.80, 0.82])]
-    assert (la.epoch_gap(shorter).epoch, la.epoch_gap(shorter).small_label) == (2, "r=1")
+    # a tie in kept dev accuracy names the smaller rank
+    tied = [
+        _row("lora", 1, 1, [0.7, 0.8]),
+        _row("lora", 8, 1, [0.8, 0.7]),
+        _row("full", None, 1, [0.8, 0.9]),
+    ]
+    assert la.epoch_gap(tied).small_label == "r=1"
+    # one epoch is no curve; a card from before the history was kept has none
     assert la.epoch_gap([_row("lora", 8, 1, [0.7]), _row("full", None, 1, [0.8])]) is None
-    assert la.epoch_gap([{"kind": "full", "rank": None, "seed": 1}]) is None  # an old card
+    old = [{**r, "dev_history": None} for r in rows]
+    assert la.epoch_gap(old) is None

@@ -59,7 +59,7 @@ def test_every_committed_checkpoint_belongs_to_exactly_one_spec():
 
 def test_every_planned_lora_run_is_committed_and_registered_as_a_run_of_the_sweep():
     runs = [s for s in ALL_SPECS if s.sweep == lora_family.SWEEP and (COMMITTED / s.name).is_dir()]
-    assert len(runs) == len(lora_family.RANKS + ("full", "probe")) * len(lora_family.SEEDS)
+    assert len(runs) == len(lora_family.planned_runs(lora_family.RANKS, lora_family.SEEDS))
     sweep_card = json.loads((COMMITTED / "lora-sweep" / "card.json").read_text(encoding="utf-8"))
     assert sorted(row["name"] for row in sweep_card["rows"]) == sorted(s.name for s in runs)
 
@@ -97,7 +97,7 @@ def test_one_lora_run_trains_exactly_that_run_of_its_sweep(monkeypatch):
         train_lora, "run_sweep", lambda *args, **kwargs: calls.append((args, kwargs)) or {}
     )
     runs = [s for s in ALL_SPECS if s.sweep is not None]
-    assert len(runs) == len(lora_family.RANKS + ("full", "probe")) * len(lora_family.SEEDS) + 5
+    assert len(runs) == len(lora_family.planned_runs(lora_family.RANKS, lora_family.SEEDS)) + 5
     for spec in runs:
         calls.clear()
         spec.train(spec, torch.device("cpu"), 1, spec.rebuild)

@@ -224,36 +224,39 @@ class EpochGap:
         return 100 * (self.full_dev - self.small_dev)
 
 
-def epoch_gap(rows: list[dict], small_ranks: tuple[int, ...] = SMALL_RANKS) -> EpochGap | None:
-    """Read from a sweep card's rows, each run's dev accuracy per epoch (``dev_history``); None
-    while there is no full fine-tuning, no small rank, or fewer than two epochs.
+def epoch_gap(rows: list[dict]) -> EpochGap | None:
+    """Read from a sweep card's rows: ``dev_accuracy`` (the kept epoch) and ``dev_history`` (dev
+    accuracy per epoch); None while there is no full fine-tuning, no small rank, or fewer than
+    two epochs (cards from before the history was kept have none).
 
-    The small rank shown is the one with the highest kept dev accuracy: it is read off the dev
-    curves the page draws (the page's verdict, on test, may name another rank). Configurations
-    whose seeds ran different numbers of epochs are cut to the shortest.
+    The small rank shown is the one with the highest kept dev accuracy (the page's verdict, on
+    test, may name another rank). Every run of one sweep trains the same epochs (they are part
+    of its recipe key), so the curves are plain means over seeds.
     """
 
-    def histories(kind: str, rank: int | None) -> np.ndarray:
-        runs = [r.get("dev_history") or [] for r in rows if r["kind"] == kind and r["rank"] == rank]
-        depth = min((len(h) for h in runs), default=0)
-        return np.asarray([h[:depth] for h in runs], dtype=np.float64).reshape(len(runs), depth)
+    def runs(kind: str, rank: int | None) -> list[dict]:
+        return [r for r in rows if r["kind"] == kind and r["rank"] == rank]
 
-    full = histories("full", None)
-    trained = sorted({int(r["rank"]) for r in rows if r["kind"] == "lora"})
-    small = {r: histories("lora", r) for r in trained if r in small_ranks}
-    small = {r: h for r, h in small.items() if h.shape[1]}
-    if full.shape[1] < 2 or not small:
+    def kept(group: list[dict]) -> float:
+        return float(np.mean([r["dev_accuracy"] for r in group]))
+
+    def curve(group: list[dict]) -> np.ndarray:
+        return np.mean([r.get("dev_history") or [] for r in group], axis=0)
+
+    full = runs("full", None)
+    small = {
+        rank: runs("lora", rank)
+        for rank in sorted({int(r["rank"]) for r in rows if r["kind"] == "lora"})
+        if rank in SMALL_RANKS
+    }
+    if not full or not small or len(full[0].get("dev_history") or []) < 2:
         return None
-    epoch = min(full.shape[1], *(h.shape[1] for h in small.values()))
-    if epoch < 2:
-        return None
-
-    def kept(runs: np.ndarray) -> float:  # each run's best epoch so far, averaged over seeds
-        return float(runs[:, :epoch].max(axis=1).mean())
-
     rank = max(small, key=lambda r: (kept(small[r]), -r))
-    curve, full_curve = small[rank].mean(axis=0), full.mean(axis=0)
-    gaps = full_curve[epoch - 2 : epoch] - curve[epoch - 2 : epoch]
-    closing = bool(curve[epoch - 1] > curve[epoch - 2] and gaps[1] < gaps[0])
-    full_best = int(np.argmax(full_curve[:epoch])) + 1
-    return EpochGap(f"r={rank}", epoch, kept(full), kept(small[rank]), full_best, closing)
+    small_curve, full_curve = curve(small[rank]), curve(full)
+    if small_curve.size < 2 or small_curve.shape != full_curve.shape:
+        return None
+    gaps = full_curve[-2:] - small_curve[-2:]
+    closing = bool(small_curve[-1] > small_curve[-2] and gaps[1] < gaps[0])
+    full_best = int(np.argmax(full_curve)) + 1
+    epochs = small_curve.size
+    return EpochGap(f"r={rank}", epochs, kept(full), kept(small[rank]), full_best, closing)

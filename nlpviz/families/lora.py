@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 SWEEP = "lora-sweep"
 QUICK_SWEEP = "lora-sweep-quick"
 # The paper's small, middle and large rank (its Figure 3 compares 8 with 64). Each run trains for
-# 3 epochs, 16 to 28 minutes on one CPU thread (full fine-tuning is the slowest): ten runs are
-# about 3 CPU hours, and seven ranks would add 8 more.
+# 3 epochs, 16 to 28 minutes on one CPU thread (full fine-tuning is the slowest): the ten runs
+# took 2.7 CPU hours, and seven ranks would add 8 runs, about 2.4 CPU hours more.
 RANKS = (1, 8, 64)
 SEEDS = (1, 2)  # the two seeds the sweep card holds; `--seed N` adds more
 PREFIX = "lora"  # run checkpoints are <prefix>-r8-s1, <prefix>-full-s1, ...

@@ -310,19 +310,17 @@ def accuracy_vs_epochs(
     palette = CLASS_COLOURS + REFERENCE_COLOURS
     for k, label in enumerate(dict.fromkeys(frame["configuration"])):
         runs = frame[frame["configuration"] == label]
-        by_epoch = runs.groupby("epoch")["dev_accuracy"]
-        mean, std, n = by_epoch.mean(), by_epoch.std(ddof=1).fillna(0.0), by_epoch.count()
+        summary = summarise_seeds([int(e) for e in runs["epoch"]], runs["dev_accuracy"])
         name = escape(label)
         colour = palette[k % len(palette)]
         figure.add_scatter(
-            x=mean.index.tolist(),
-            y=mean.tolist(),
+            x=summary.groups,
+            y=summary.mean.tolist(),
             mode="lines+markers",
             name=name,
             line={"color": colour, "width": 2},
             marker={"size": 8, "color": colour},
-            error_y={"type": "data", "array": std.tolist(), "visible": True, "width": 4},
-            customdata=np.stack([n.to_numpy(), std.to_numpy()], axis=-1).tolist(),
+            **_mean_error_bars(summary),
             hovertemplate=f"{name}, epoch %{{x}}: %{{y:.2%}} (mean of %{{customdata[0]}} "
             "seeds, std %{customdata[1]:.2%})<extra></extra>",
         )
