@@ -598,6 +598,7 @@ add_tour(
                 "value is still over 40% of its first.",
                 {**_LORA, "rank": "64"},
                 ("Spectrum of the update", "its learning rate is 67x smaller than LoRA's"),
+                tab="Inside the update",
             ),
             TourStep(
                 "Do ranks 8 and 64 agree?",
@@ -607,17 +608,19 @@ add_tour(
                 "shared part is spread over a few directions.",
                 {**_LORA, "rank": "8"},
                 ("phi(1, 64): r=8's top direction inside r=64's span 0.57",),
+                tab="Inside the update",
             ),
             TourStep(
                 "Amplification",
-                "Section 7.3's question. At r = 1 the factor is 152: large at small rank, as "
-                "the paper found. It falls as the rank grows (7.5 at r = 8) and is below 1 at "
+                "**Inside the update**, Section 7.3's question. At r = 1 the factor is 152: "
+                "large at small rank, as the paper found. It falls as the rank grows (7.5 at r = 8) and is below 1 at "
                 "r = 64. But read the bars before the paper's story: W projected on the rank-1 "
                 "direction (0.066) is no larger than on a random one (0.087), so here the big "
                 "factor says that dW points where W is weak, not that it boosts a direction W "
                 "already has.",
                 {**_LORA, "rank": "1"},
                 ("amplification at r=1 151.71x",),
+                tab="Inside the update",
             ),
             TourStep(
                 "A rank-1 update that learned *not*",
@@ -630,6 +633,7 @@ add_tour(
                     "LoRA r=1 (seed 1) predicts rotten",
                     "Frozen MiniLM + probe (seed 1) predicts rotten",
                 ),
+                tab="Try an adapter",
             ),
         ),
     )
