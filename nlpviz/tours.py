@@ -612,12 +612,12 @@ add_tour(
             ),
             TourStep(
                 "Amplification",
-                "**Inside the update**, Section 7.3's question. At r = 1 the factor is 152: "
-                "large at small rank, as the paper found. It falls as the rank grows (7.5 at r = 8) and is below 1 at "
-                "r = 64. But read the bars before the paper's story: W projected on the rank-1 "
-                "direction (0.066) is no larger than on a random one (0.087), so here the big "
-                "factor says that dW points where W is weak, not that it boosts a direction W "
-                "already has.",
+                "**Inside the update**, Section 7.3's question. At r = 1 the factor is 152: large"
+                " at small rank, as the paper found. It falls as the rank grows (7.5 at r = 8) "
+                "and is below 1 at r = 64. But read the bars before the paper's story: W "
+                "projected on the rank-1 direction (0.066) is no larger than on a random one "
+                "(0.087), so here the big factor says that dW points where W is weak, not that it"
+                " boosts a direction W already has.",
                 {**_LORA, "rank": "1"},
                 ("amplification at r=1 151.71x",),
                 tab="Inside the update",
