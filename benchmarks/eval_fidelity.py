@@ -120,7 +120,25 @@ def lora() -> None:
         )
 
 
+def gated_rnns() -> None:
+    print("Gated RNNs: character models trained until validation bits per character stop falling")
+    for cell in ("tanh", "gru", "lstm"):
+        c = card(f"chars-{cell}")
+        if c is None:
+            continue
+        recipe, last = c["recipe"], c["history"][-1]
+        if last["update"] < recipe["updates"]:
+            stopped = "stopped by its validation"
+        else:
+            stopped = "ran to its update cap"
+        print(
+            f"  {cell:5s} test {c['metrics']['test_bpc']:.3f} bits/char; best check at update "
+            f"{recipe['best_update']:,}, {stopped} at {last['update']:,} "
+            f"(cap {recipe['updates']:,}); {last['cpu_s']:,.0f} CPU s"
+        )
+
+
 if __name__ == "__main__":
-    for section in (encoders, translation, kim, lora):
+    for section in (encoders, translation, kim, lora, gated_rnns):
         section()
         print()

@@ -222,12 +222,23 @@ if view == "curves":
                 "would measure the neighbours as much as the cells."
             )
         else:
-            unigram = next(iter(cards.values()))["metrics"].get("unigram_bpc")
+            first = next(iter(cards.values()))
+            unigram = first["metrics"].get("unigram_bpc")
+            recipe = first.recipe
+            stopping = (
+                f"each trained until {recipe['patience']} checks in a row ({recipe['patience']} "
+                f"× {recipe['eval_every']:,} updates) brought no better validation bits per "
+                f"character, its learning rate halved at each such stall, stopping at the "
+                f"{recipe['lr_decays'] + 1}th (at most {recipe['updates']:,} updates), and kept "
+                "at its best check"
+                if "lr_decays" in recipe
+                else "the same number of updates"
+            )
             st.caption(
                 "The paper has no text task; this comparison is ours. Same budget for every "
-                f"cell: about {next(iter(cards.values()))['metrics']['parameters']:,} "
-                "parameters, the same number of updates on the same batches. A model that "
-                f"knows only character frequencies spends {unigram} bits per character."
+                f"cell: about {first['metrics']['parameters']:,} parameters, the same batches "
+                f"in the same order, {stopping}. A model that knows only character "
+                f"frequencies spends {unigram} bits per character."
             )
         for cell, card in cards.items():
             model_card(figures.CELL_NAMES[cell], card)

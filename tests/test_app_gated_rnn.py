@@ -57,6 +57,21 @@ def test_learning_curves_show_the_three_cells_from_their_cards():
     history = read_card("chorales-gru")["history"]
     pace = history[-1]["cpu_s"] / history[-1]["epoch"]
     assert "CPU seconds per epoch of training: tanh RNN" in shown and f"GRU {pace:.3g}" in shown
+    chars = read_card("chars-gru").recipe
+    if "lr_decays" in chars:  # trained until validation stopped improving
+        assert (
+            f"until {chars['patience']} checks in a row ({chars['patience']} × "
+            f"{chars['eval_every']:,} updates) brought no better validation" in shown
+        )
+        assert f"stopping at the {chars['lr_decays'] + 1}th (at most {chars['updates']:,}" in shown
+        assert "the same number of updates" not in shown
+    else:
+        assert "the same number of updates" in shown
+    stopped = {c: read_card(f"chars-{c}") for c in ("tanh", "gru", "lstm")}
+    still_improving = all(
+        card.recipe["best_update"] == card.history[-1]["update"] for card in stopped.values()
+    )
+    assert ("Every cell was still improving" in shown) == still_improving
     scores = {c: read_card(f"chorales-{c}")["metrics"]["test_nll"] for c in ("tanh", "gru", "lstm")}
     # no standard error for a loss in the cards: a gated cell behind tanh fails the claim, and
     # cells all ahead leave it unjudged (the two-SE rule cannot be checked without an SE)

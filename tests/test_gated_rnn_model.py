@@ -196,3 +196,20 @@ def test_read_out_dropout_acts_in_training_only_and_leaves_the_recurrence_alone(
     noisy, noisy_final = model.fast_logits(inputs, rnn, dropout=0.5)
     assert not torch.allclose(noisy, plain)
     torch.testing.assert_close(noisy_final, plain_final)  # the state never sees the dropout
+
+
+def test_plateau_halves_the_rate_at_each_stall_and_stops_after_the_last_cut():
+    from nlpviz.train.common import Plateau
+
+    plateau = Plateau(patience=2, decays=1)
+    values = [3.0, 2.5, 2.6, 2.5, 2.45, 2.5, 2.4, 2.42, 2.43]
+    verdicts = [plateau.check(v) for v in values]
+    # a tie is no gain; the count restarts after a cut and after a new best; one cut allowed,
+    # so the second stall stops
+    assert verdicts == ["best", "best", "wait", "decay", "best", "wait", "best", "wait", "stop"]
+    assert Plateau(patience=1, decays=0).check(1.0) == "best"
+    never_cut = Plateau(patience=1, decays=0)
+    assert [never_cut.check(v) for v in (1.0, 1.0)] == ["best", "stop"]
+    for bad in ((0, 1, 0.5), (1, -1, 0.5), (1, 1, 1.0), (1, 1, 0.0)):
+        with pytest.raises(ValueError):
+            Plateau(*bad)

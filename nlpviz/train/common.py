@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import platform
 import random
 import time
@@ -154,3 +155,37 @@ def resume(
     state["history"] = json.loads(state["history"])
     log.info("%s: resuming at step %d (%.0f s done)", path.stem, state["step"], state["wall"])
     return state
+
+
+class Plateau:
+    """Early stopping with learning-rate halving, driven by validation checks (lower is better).
+
+    After ``patience`` checks in a row without a new best, the learning rate is multiplied by
+    ``factor``; once it has been cut ``decays`` times, the next such stall stops training. A
+    constant rate leaves the validation curve noisy enough that a short patience stops a model
+    that is still improving; the cuts let it settle before it is judged to have stopped.
+    """
+
+    def __init__(self, patience: int, decays: int, factor: float = 0.5) -> None:
+        if patience < 1 or decays < 0 or not 0.0 < factor < 1.0:
+            raise ValueError(
+                f"need patience >= 1, decays >= 0, 0 < factor < 1; got {patience}, {decays}, "
+                f"{factor}"
+            )
+        self.patience, self.decays_left, self.factor = patience, decays, factor
+        self.best = math.inf
+        self.stalled = 0
+
+    def check(self, value: float) -> str:
+        """Record one validation value: 'best', 'wait', 'decay' (cut the rate now) or 'stop'."""
+        if value < self.best:
+            self.best, self.stalled = value, 0
+            return "best"
+        self.stalled += 1
+        if self.stalled < self.patience:
+            return "wait"
+        if self.decays_left == 0:
+            return "stop"
+        self.decays_left -= 1
+        self.stalled = 0
+        return "decay"

@@ -39,7 +39,14 @@ from nlpviz.models.gated_rnn import (
     parameter_count,
     units_for_budget,
 )
-from nlpviz.train.common import load_as_stored, run_record, seed_everything, snapshot, stopwatch
+from nlpviz.train.common import (
+    Plateau,
+    load_as_stored,
+    run_record,
+    seed_everything,
+    snapshot,
+    stopwatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +102,10 @@ class CharRecipe:
     cell: str
     budget: int = 100_000
     embed_dim: int = 32
-    updates: int = 40_000  # a cap: training stops once validation stops improving
+    updates: int = 60_000  # a cap: training stops once validation stops improving
     eval_every: int = 500
-    patience: int = 4  # evaluations without a new best validation bpc before stopping
+    patience: int = 4  # evaluations without a new best validation bpc before a cut or a stop
+    lr_decays: int = 3  # halvings of the learning rate before a stall stops training
     batch_size: int = 32
     window: int = 100
     lr: float = 3e-3
@@ -316,9 +324,11 @@ def train_chars(
             "cpu_s": 0.0,
             "train_bpc": None,
             "valid_bpc": round(char_bpc(model, valid_ids, device), 4),
+            "lr": recipe.lr,
         }
     ]
     best = (math.inf, 0, None)
+    plateau = Plateau(recipe.patience, recipe.lr_decays)
     state = None
     position = shift
     running, running_n = 0.0, 0
@@ -356,16 +366,20 @@ def train_chars(
                         "cpu_s": round(cpu_seconds, 2),
                         "train_bpc": round(running / running_n, 4),
                         "valid_bpc": round(valid, 4),
+                        "lr": optimiser.param_groups[0]["lr"],
                     }
                 )
                 bar.set_postfix(valid_bpc=f"{valid:.3f}")
                 running, running_n = 0.0, 0
-                if valid < best[0]:
+                verdict = plateau.check(valid)
+                if verdict == "best":
                     best = (valid, update, snapshot(model))
-                elif update - best[1] >= recipe.patience * recipe.eval_every:
-                    log.info(
-                        "%s: no validation gain in %d updates, stopping", name, update - best[1]
-                    )
+                elif verdict == "decay":
+                    for group in optimiser.param_groups:
+                        group["lr"] *= plateau.factor
+                    log.info("%s: lr cut to %.3g", name, optimiser.param_groups[0]["lr"])
+                elif verdict == "stop":
+                    log.info("%s: no validation gain after %d cuts", name, recipe.lr_decays)
                     break
                 tick, cpu_tick = time.perf_counter(), time.process_time()
         bar.close()
@@ -392,7 +406,9 @@ def train_chars(
             optimizer=f"Adam(lr={recipe.lr})",
             best_update=best[1],
             selection=f"the lowest validation bits per character, checked every "
-            f"{recipe.eval_every} updates",
+            f"{recipe.eval_every} updates; after {recipe.patience} checks without a new best "
+            f"the learning rate is halved, and after {recipe.lr_decays} halvings the next such "
+            "stall stops training",
             bptt=f"{recipe.batch_size} parallel streams, windows of {recipe.window} characters, "
             "state carried across windows",
             **RECIPE_NOTES,
