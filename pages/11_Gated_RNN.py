@@ -228,9 +228,9 @@ if view == "curves":
             stopping = (
                 f"each trained until {recipe['patience']} checks in a row ({recipe['patience']} "
                 f"× {recipe['eval_every']:,} updates) brought no better validation bits per "
-                f"character, its learning rate halved at each such stall, stopping at the "
-                f"{recipe['lr_decays'] + 1}th (at most {recipe['updates']:,} updates), and kept "
-                "at its best check"
+                f"character once its learning rate had been halved at each of the first "
+                f"{recipe['lr_decays']} such stalls (at most {recipe['updates']:,} updates), "
+                "and kept at its best check"
                 if "lr_decays" in recipe
                 else "the same number of updates"
             )

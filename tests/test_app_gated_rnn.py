@@ -63,7 +63,10 @@ def test_learning_curves_show_the_three_cells_from_their_cards():
             f"until {chars['patience']} checks in a row ({chars['patience']} × "
             f"{chars['eval_every']:,} updates) brought no better validation" in shown
         )
-        assert f"stopping at the {chars['lr_decays'] + 1}th (at most {chars['updates']:,}" in shown
+        assert (
+            f"halved at each of the first {chars['lr_decays']} such stalls (at most "
+            f"{chars['updates']:,} updates)" in shown
+        )
         assert "the same number of updates" not in shown
     else:
         assert "the same number of updates" in shown
