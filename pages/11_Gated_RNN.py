@@ -566,9 +566,10 @@ else:
             "text": prepared.text,
         }
     )
+    minutes = sorted(round(item.card.history[-1]["cpu_s"] / 60) for item in loaded.values())
     st.caption(
-        "Our miniatures: about 100k parameters each, trained for a few minutes on news articles; "
-        "the paper has no text experiment, so nothing here reproduces a claim of the paper: it "
-        "shows what the same gates do on text."
+        f"Our miniatures: about 100k parameters each, trained for {minutes[0]}-{minutes[-1]} "
+        "CPU minutes on news articles; the paper has no text experiment, so nothing here "
+        "reproduces a claim of the paper: it shows what the same gates do on text."
     )
     model_card(figures.CELL_NAMES[cell], loaded[cell].card)

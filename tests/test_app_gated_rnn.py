@@ -148,6 +148,10 @@ def test_text_view_gates_per_character_and_a_unit_over_the_text():
     assert "·<" not in str(heat) and "·&lt;" in str(heat)  # each character escaped
     over = by_prefix(specs, "unit ")
     cells = [t for row in over["data"][0]["text"] for t in row if t]
+    minutes = sorted(
+        round(read_card(f"chars-{c}")["history"][-1]["cpu_s"] / 60) for c in ("tanh", "gru", "lstm")
+    )
+    assert f"trained for {minutes[0]}-{minutes[-1]} CPU minutes on news articles" in messages(at)
     assert len(cells) == len(TEXT) and "<" not in "".join(cells)
     # sort by unit number and switch to the GRU's reset gate
     at.radio(key="grnn_order").set_value("index").run()
