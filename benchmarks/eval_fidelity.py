@@ -127,7 +127,8 @@ def gated_rnns() -> None:
         if c is None:
             continue
         recipe, last = c["recipe"], c["history"][-1]
-        if last["update"] < recipe["updates"]:
+        patience = recipe.get("patience", 0) * recipe["eval_every"]
+        if patience and last["update"] - recipe["best_update"] >= patience:
             stopped = "stopped by its validation"
         else:
             stopped = "ran to its update cap"

@@ -206,8 +206,8 @@ if view == "curves":
         }
         if all(best_at[c] == last[c] for c in cards):
             st.caption(
-                "Every cell was still improving when its budget ran out (its best check is the "
-                "last one), so the ranking may change with longer training."
+                f"On {what}, every cell was still improving when its budget ran out (its best "
+                "check is the last one), so the ranking may change with longer training."
             )
         if task == "music":
             paper = next(iter(cards.values()))["paper_figure"]
@@ -225,15 +225,26 @@ if view == "curves":
             first = next(iter(cards.values()))
             unigram = first["metrics"].get("unigram_bpc")
             recipe = first.recipe
-            stopping = (
-                f"each trained until {recipe['patience']} checks in a row ({recipe['patience']} "
-                f"× {recipe['eval_every']:,} updates) brought no better validation bits per "
-                f"character once its learning rate had been halved at each of the first "
-                f"{recipe['lr_decays']} such stalls (at most {recipe['updates']:,} updates), "
-                "and kept at its best check"
-                if "lr_decays" in recipe
-                else "the same number of updates"
-            )
+            if "lr_decays" in recipe:
+                capped = [
+                    figures.CELL_NAMES[c]
+                    for c, card in cards.items()
+                    if card.history[-1]["update"] >= card.recipe["updates"]
+                ]
+                stopping = (
+                    f"each with its learning rate halved whenever {recipe['patience']} checks in "
+                    f"a row ({recipe['patience']} × {recipe['eval_every']:,} updates) brought no "
+                    f"better validation bits per character; the {recipe['lr_decays'] + 1}th such "
+                    f"stall ended training (at most {recipe['updates']:,} updates), and each "
+                    "model is kept at its best check"
+                    + (
+                        f" ({', '.join(capped)} reached the cap before a final stall)"
+                        if capped
+                        else ""
+                    )
+                )
+            else:
+                stopping = "the same number of updates"
             st.caption(
                 "The paper has no text task; this comparison is ours. Same budget for every "
                 f"cell: about {first['metrics']['parameters']:,} parameters, the same batches "
@@ -567,8 +578,9 @@ else:
         }
     )
     minutes = sorted(round(item.card.history[-1]["cpu_s"] / 60) for item in loaded.values())
+    spent = f"{minutes[0]}" if minutes[0] == minutes[-1] else f"{minutes[0]}-{minutes[-1]}"
     st.caption(
-        f"Our miniatures: about 100k parameters each, trained for {minutes[0]}-{minutes[-1]} "
+        f"Our miniatures: about 100k parameters each, trained for {spent} "
         "CPU minutes on news articles; the paper has no text experiment, so nothing here "
         "reproduces a claim of the paper: it shows what the same gates do on text."
     )

@@ -366,6 +366,8 @@ def train_chars(
                         "cpu_s": round(cpu_seconds, 2),
                         "train_bpc": round(running / running_n, 4),
                         "valid_bpc": round(valid, 4),
+                        # the rate of the updates before this check; a cut made here shows
+                        # from the next row on
                         "lr": optimiser.param_groups[0]["lr"],
                     }
                 )
