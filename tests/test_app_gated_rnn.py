@@ -81,6 +81,11 @@ def test_learning_curves_show_the_three_cells_from_their_cards():
         card.recipe["best_update"] == card.history[-1]["update"] for card in stopped.values()
     )
     assert ("On news text, every cell was still improving" in shown) == still_improving
+    lstm = stopped["lstm"]
+    assert (
+        f"best update {lstm.recipe['best_update']:,}, stopped at "
+        f"{lstm.history[-1]['update']:,} of at most {lstm.recipe['updates']:,}" in shown
+    )
     scores = {c: read_card(f"chorales-{c}")["metrics"]["test_nll"] for c in ("tanh", "gru", "lstm")}
     # no standard error for a loss in the cards: a gated cell behind tanh fails the claim, and
     # cells all ahead leave it unjudged (the two-SE rule cannot be checked without an SE)

@@ -213,11 +213,14 @@ def progress_bar(label: str) -> Iterator[Callable[[float], None]]:
 def model_card(label: str, card: Card) -> None:
     """An expander with how a checkpoint was built and the card fields that judge it."""
     run, recipe = card.run, card.recipe
-    best = (
-        f" · best epoch {recipe['best_epoch']} of {recipe['epochs']}"
-        if "best_epoch" in recipe and "epochs" in recipe
-        else ""
-    )
+    best = ""
+    if "best_epoch" in recipe and "epochs" in recipe:
+        best = f" · best epoch {recipe['best_epoch']} of {recipe['epochs']}"
+    elif "best_update" in recipe and "updates" in recipe and "update" in (card.history or [{}])[-1]:
+        best = (
+            f" · best update {recipe['best_update']:,}, stopped at "
+            f"{card.history[-1]['update']:,} of at most {recipe['updates']:,}"
+        )
     with st.expander(f"{label}: {card.name}"):
         if run is not None:
             st.markdown(
