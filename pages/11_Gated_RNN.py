@@ -234,9 +234,9 @@ if view == "curves":
                 stopping = (
                     f"each with its learning rate halved whenever {recipe['patience']} checks in "
                     f"a row ({recipe['patience']} × {recipe['eval_every']:,} updates) brought no "
-                    f"better validation bits per character; the {recipe['lr_decays'] + 1}th such "
-                    f"stall ended training (at most {recipe['updates']:,} updates), and each "
-                    "model is kept at its best check"
+                    f"better validation bits per character; after {recipe['lr_decays']} "
+                    "halvings the next such stall ended training (at most "
+                    f"{recipe['updates']:,} updates), and each model is kept at its best check"
                     + (
                         f" ({', '.join(capped)} reached the cap before a final stall)"
                         if capped

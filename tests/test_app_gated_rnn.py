@@ -64,7 +64,7 @@ def test_learning_curves_show_the_three_cells_from_their_cards():
             f"{chars['eval_every']:,} updates) brought no better validation" in shown
         )
         assert (
-            f"the {chars['lr_decays'] + 1}th such stall ended training (at most "
+            f"after {chars['lr_decays']} halvings the next such stall ended training (at most "
             f"{chars['updates']:,} updates)" in shown
         )
         capped = [
