@@ -50,7 +50,10 @@ def translation() -> None:
     for name, c in cards.items():
         if c:
             m = c["metrics"]
-            print(f"  {name:14s} BLEU {m['test_bleu']:5.1f}  perplexity {m['test_perplexity']:.1f}")
+            print(
+                f"  {name:14s} BLEU {m['test_bleu']:5.1f}  perplexity {m['test_perplexity']:.1f}"
+                f"  ({c['recipe']['steps']:,} updates, {c['run']['wall_time_s']:,.0f} s wall)"
+            )
     plain, rev, tr = cards["lstm"], cards["lstm-reversed"], cards["transformer"]
     if plain and rev and tr:
         pm, rm = plain["metrics"], rev["metrics"]

@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nlpviz.analysis.translation import MAX_SENTENCES, claim_checks, time_to_perplexity
+from nlpviz.analysis.translation import (
+    MAX_SENTENCES,
+    claim_checks,
+    time_to_perplexity,
+    update_budget,
+)
 from nlpviz.checkpoints import CheckpointError
 from nlpviz.data.translation import MAX_WORDS
 from nlpviz.data.user_input import clean_text
@@ -253,6 +258,7 @@ if view == "translate":
                 "test BLEU (greedy)": card.metrics["test_bleu_greedy"],
                 "test perplexity": card.metrics["test_perplexity"],
                 "parameters": card["parameters"],
+                "updates": card.recipe.get("steps"),
                 "training time (s)": card.run.wall_time_s,
                 "device": card.run.device,
                 "paper": card.paper_figure.source,
@@ -270,13 +276,15 @@ if view == "translate":
         sizes = [card["parameters"] for card in cards.values()]
         low, high = f"{min(sizes) / 1e6:.1f}", f"{max(sizes) / 1e6:.1f}"
         size = low if low == high else f"{low}-{high}"
+        hours = max(card.run.wall_time_s or 0 for card in cards.values()) / 3600
         st.caption(
             "The papers trained on WMT'14 (millions of human-translated pairs) for days on "
             f"GPUs; ours train on {data.get('train_pairs_used', 0):,} short apertium pairs "
-            f"({escape_markdown(data.get('training_range', ''))}) for minutes on one shared CPU "
-            f"thread, with {size} million parameters "
-            "each. Only the direction of each claim can be compared, not the numbers. Time on "
-            "one CPU thread does not show the Transformer's real advantage, which is "
+            f"({escape_markdown(data.get('training_range', ''))}) for {update_budget(cards)} "
+            f"(at most {hours:.1f} hours each) on one shared CPU thread, with {size} million "
+            "parameters each. Only the direction of each claim can be compared, not the "
+            "numbers. Time on one CPU thread does not show the Transformer's real advantage, "
+            "which is "
             "parallelism over positions on a GPU. The wall times were measured on a shared "
             "two-core machine while other jobs ran, so they are only indicative."
         )

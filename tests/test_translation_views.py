@@ -353,3 +353,15 @@ def test_sentence_nll_sums_to_the_perplexity_it_reports():
     assert trainer.perplexity(model, pairs, torch.device("cpu")) == pytest.approx(
         np.exp(nll[:, 0].sum() / nll[:, 1].sum())
     )
+
+
+def test_update_budget_names_one_length_or_the_span() -> None:
+    def card(steps, batch=64):
+        return {"recipe": {"steps": steps, "batch_size": batch}}
+
+    same = {"a": card(6000), "b": card(6000)}
+    assert analysis.update_budget(same) == "6,000 updates of 64 pairs"
+    mixed = {"a": card(10000), "b": card(6000), "c": card(6000)}
+    assert analysis.update_budget(mixed) == "6,000 to 10,000 updates of 64 pairs"
+    assert analysis.update_budget({"a": card(6000, 32), "b": card(6000)}) == "6,000 updates"
+    assert analysis.update_budget({"a": {"recipe": {}}}) == "an unrecorded number of updates"

@@ -307,6 +307,18 @@ def difference_se(a: dict, b: dict, metric: str) -> float | None:
     return float(math.hypot(se_a, se_b))
 
 
+def update_budget(cards: dict[str, dict]) -> str:
+    """The updates the cards' recipes ran: "6,000 updates of 64 pairs" or, when the models
+    trained for different lengths, "6,000 to 10,000 updates of 64 pairs"."""
+    recipes = [card.get("recipe") or {} for card in cards.values()]
+    steps = sorted({r["steps"] for r in recipes if r.get("steps")})
+    batches = sorted({r["batch_size"] for r in recipes if r.get("batch_size")})
+    if not steps:
+        return "an unrecorded number of updates"
+    span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,} to {steps[-1]:,}"
+    return f"{span} updates" + (f" of {batches[0]} pairs" if len(batches) == 1 else "")
+
+
 def claim_checks(cards: dict[str, dict]) -> list[Verdict]:
     """The papers' claims, judged on our cards (test BLEU, perplexity, wall time) by the rule of
     nlpviz.claims. BLEU and perplexity carry a bootstrap SE in cards trained since it was
