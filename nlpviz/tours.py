@@ -794,12 +794,13 @@ add_tour(
                 "Four translators, one sentence",
                 "Four miniatures trained on the same 66,816 English→Spanish pairs, whose "
                 "Spanish comes from the rule-based translator apertium. For *I love this "
-                "movie.* the Transformer and the LSTM with attention both write *Quiero esta "
-                "película.*, the plain LSTM *Quiero una película.* (I want a movie). On the "
+                "movie.* the Transformer, the LSTM with attention and the LSTM that reads the "
+                "source reversed write *Quiero esta película.*, the plain LSTM *Quiero mi "
+                "familia.* (I want my family). On the "
                 "807 held-out pairs the Transformer agrees with apertium best (BLEU 39.8), "
                 "ahead of the LSTM with attention (34.0) by more than two standard errors of "
                 "the difference, so *The Transformer beats recurrent models* is reproduced. "
-                "Without attention the LSTMs stay near BLEU 2: one vector is too small a "
+                "Without attention the LSTMs stay under BLEU 4: one vector is too small a "
                 "summary of a sentence of up to 48 pieces.",
                 {"view": "translate", "text": "I love this movie.", "beam": "4"},
                 (
@@ -837,16 +838,17 @@ add_tour(
             TourStep(
                 "The papers' other claims",
                 "Read **Do our miniatures reproduce the papers' claims?** Reversing the source "
-                "lowers the plain LSTM's perplexity (45.9 to 41.0, more than two standard "
-                "errors) as Sutskever et al. found, but its BLEU gain (2.2 to 2.7) is within "
-                "the noise, so the claim as a whole is not reproduced. And on one CPU thread a "
+                "lowers the plain LSTM's perplexity (41.0 to 32.3) and raises its BLEU (2.3 to "
+                "3.6), each by more than two standard errors of the difference, as Sutskever "
+                "et al. found, though neither LSTM without attention translates usefully. "
+                "And on one CPU thread a "
                 "Transformer update costs more than an LSTM's, so it is not the faster one "
                 "to train here; its advantage is parallel hardware.",
                 {"view": "translate", "text": "I love this movie.", "beam": "4"},
                 (
-                    "**Reversing the source helps the LSTM a lot: not reproduced**",
-                    "reversed BLEU 2\\.71 vs forward 2\\.20",
-                    "reversed perplexity 41\\.01 vs forward 45\\.89",
+                    "**Reversing the source helps the LSTM a lot: reproduced**",
+                    "reversed BLEU 3\\.58 vs forward 2\\.32",
+                    "reversed perplexity 32\\.25 vs forward 40\\.99",
                     "**The Transformer trains faster: not reproduced**",
                 ),
             ),
@@ -854,10 +856,10 @@ add_tour(
                 "Where sentences land",
                 "The LSTM's sentence vectors (the paper's Figure 2). In the table of cosine "
                 "distances, *John admires Mary* is closest to *John is admired by Mary* "
-                "(0.083), which means the opposite, and *Mary is admired by John* is closest "
+                "(0.032), which means the opposite, and *Mary is admired by John* is closest "
                 "to *Mary admires John*: our LSTM groups sentences by the name they start "
-                "with, not by who does what. *The government raised taxes* and its passive "
-                "are the farthest pair of all (0.647).",
+                "with, not by who does what. *The government raised taxes* is farther from "
+                "its own passive (0.208) than from *John is admired by Mary* (0.174).",
                 {"view": "space"},
                 ("Cosine distances in the full space (LSTM):",),
             ),

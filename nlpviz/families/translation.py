@@ -20,9 +20,9 @@ MODELS = {
 
 
 def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) -> dict:
-    from nlpviz.train.translation import TranslationRecipe, train_translation
+    from nlpviz.train.translation import recipe_for, train_translation
 
-    recipe = TranslationRecipe(model=spec.variant)
+    recipe = recipe_for(spec.variant)
     return train_translation(spec.name, recipe, device, seed, command)
 
 
