@@ -13,12 +13,14 @@ from nlpviz.analysis.encoders import (
     PAPER_CLAIMS,
     TOP_K,
     comparison_rows,
+    continuation_note,
     default_word,
     encode_text,
     mask_schedule,
     mask_window,
     mask_word,
     ordering_verdicts,
+    pretraining_steps,
     typed_masks,
     words_of,
 )
@@ -357,7 +359,8 @@ with tabs[1]:
 # ---- comparison --------------------------------------------------------------------------------
 with tabs[2]:
     cards = {d: m.card for d, m in loaded.items()}
-    steps = {d: c["recipe"]["steps"] for d, c in cards.items()}
+    steps = {d: pretraining_steps(c) for d, c in cards.items()}
+    longest_h = max((c["run"]["wall_time_s"] for c in cards.values()), default=0) / 3600
     if len(set(steps.values())) == 1:
         budget = "the window and the number of steps"
     else:
@@ -377,8 +380,8 @@ with tabs[2]:
         "columns are everyday sentences with one hidden content word (60, written for nlpviz): "
         "how often the word is the first guess, among the first five, and how often the first "
         "guess is a content word at all rather than “the” or a comma. And our miniatures are "
-        "~2M parameters trained for minutes to an hour on a CPU; the papers' models have 110M+ "
-        "parameters trained for days on many accelerators."
+        f"~2M parameters trained for at most {longest_h:.1f} hours on one CPU core; the "
+        "papers' models have 110M+ parameters trained for days on many accelerators."
     )
     rows = pd.DataFrame(comparison_rows(cards))
     rows["design"] = [enc.DESIGNS[d][1] for d in rows["design"]]
@@ -426,7 +429,8 @@ with tabs[2]:
         st.caption(
             "Left: the same number of optimizer steps. Right: the same wall time: a design that "
             "does more work per step (DeBERTa's extra attention terms, V3's two networks) gets "
-            "fewer steps in the same minutes."
+            "fewer steps in the same minutes. "
+            + (continuation_note(cards, {d: enc.DESIGNS[d][1] for d in cards}) or "")
         )
 
     st.subheader("Do our miniatures reproduce the papers' orderings?")

@@ -69,3 +69,30 @@ def test_comparison_rows_carry_the_cloze_scores_or_none():
     assert (rows[0]["cloze_top1"], rows[0]["cloze_top5"]) == (10.0, 30.0)
     assert rows[0]["cloze_top1_content_word"] == 70.0
     assert rows[1]["cloze_top5"] is None
+
+
+def _continued(card: dict, after: int, more: int) -> dict:
+    return {**card, "continued": {"after_steps": after, "recipe": {"steps": more}}}
+
+
+def test_a_continued_pretraining_counts_both_stages_when_judging_equal_budgets():
+    from nlpviz.analysis.encoders import continuation_note, pretraining_steps
+
+    bert = _continued(_card(60.0, 10_000), 10_000, 7_000)
+    roberta = _continued(_card(65.0, 10_000), 10_000, 7_000)
+    assert pretraining_steps(bert) == 17_000 and pretraining_steps(_card(60.0, 6_000)) == 6_000
+    cards = {
+        "bert": bert,
+        "roberta": roberta,
+        "deberta": _card(66.0, 17_000),
+        "debertav3": _card(60.0, 6_000),
+    }
+    verdicts = {v.claim: v for v in ordering_verdicts(cards)}
+    assert verdicts["RoBERTa > BERT"].reproduced is True  # 17,000 = 17,000: judged
+    assert verdicts["DeBERTa > RoBERTa"].reproduced is False  # judged too, 1 point < 3.8
+    v3 = verdicts["DeBERTaV3 > DeBERTa"]
+    assert v3.reproduced is None and "(6,000 vs 17,000)" in v3.reason
+    assert [r["steps"] for r in comparison_rows(cards)] == [17_000, 17_000, 17_000, 6_000]
+    note = continuation_note(cards, {"bert": "BERT", "roberta": "RoBERTa"})
+    assert note.startswith("Pretrained in two stages: BERT 10,000 + 7,000, RoBERTa 10,000 + 7,000")
+    assert continuation_note({"deberta": _card(60.0, 6_000)}, {}) is None

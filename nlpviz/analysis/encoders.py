@@ -338,6 +338,30 @@ PAPER_CLAIMS = (
 )
 
 
+def pretraining_steps(card: dict) -> int:
+    """Every optimizer step a design saw: its base recipe's plus a continuation's, if any."""
+    more = card.get("continued") or {}
+    return int(card["recipe"]["steps"]) + int((more.get("recipe") or {}).get("steps", 0))
+
+
+def continuation_note(cards: dict[str, dict], labels: dict[str, str]) -> str | None:
+    """One sentence on the designs whose pretraining went on in a second stage, or None."""
+    continued = {d: c["continued"] for d, c in cards.items() if c.get("continued")}
+    if not continued:
+        return None
+    parts = [
+        f"{labels.get(d, d)} {int(more['after_steps']):,} + {int(more['recipe']['steps']):,}"
+        for d, more in continued.items()
+    ]
+    return (
+        "Pretrained in two stages: "
+        + ", ".join(parts)
+        + " steps. The second stage starts from the first one's stored weights with a new "
+        "optimizer, warm-up and cosine schedule, so its curves go on past the first stage's end "
+        "and may get worse for a few hundred steps there before they improve again."
+    )
+
+
 def comparison_rows(cards: dict[str, dict]) -> list[dict]:
     """One row per design from its card: held-out metrics at equal steps and equal wall time,
     and the downstream probe (the one yardstick all four share)."""
@@ -350,7 +374,7 @@ def comparison_rows(cards: dict[str, dict]) -> list[dict]:
                 "design": design,
                 "tokenizer": card["tokenizer"]["kind"],
                 "parameters": card.get("parameters"),
-                "steps": card["recipe"]["steps"],
+                "steps": pretraining_steps(card),
                 "wall_time_s": card["run"]["wall_time_s"],
                 "mlm_loss": metrics["mlm_loss"],
                 "mlm_accuracy": metrics["mlm_accuracy"],
@@ -393,7 +417,7 @@ def ordering_verdicts(cards: dict[str, dict]) -> list[Verdict]:
         pa, pb = probe(a), probe(b)
         if pa is None or pb is None:
             return cannot_judge(claim, "not trained")
-        steps_a, steps_b = (cards[d]["recipe"]["steps"] for d in (a, b))
+        steps_a, steps_b = (pretraining_steps(cards[d]) for d in (a, b))
         if steps_a != steps_b:
             return cannot_judge(
                 claim,

@@ -14,9 +14,12 @@ TASK = "pretrain"  # masked LM (replaced-token detection for V3) on news, plays 
 
 
 def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) -> dict:
-    from nlpviz.train.encoders import recipe_for, train_encoder
+    from nlpviz.train.encoders import continuation_for, recipe_for, train_encoder
 
-    return train_encoder(spec.name, recipe_for(spec.variant), device, seed, command)
+    design = spec.variant
+    return train_encoder(
+        spec.name, recipe_for(design), device, seed, command, continuation_for(design)
+    )
 
 
 CHECKPOINTS = specs(

@@ -19,6 +19,13 @@ probe on mean-pooled final states of the MR-like sentiment task (the Kim CNN's s
 every design one downstream number on the same footing.
 
 Training resumes: state is saved every evaluation under ``$NLPVIZ_CACHE/train-state``.
+
+A design may be *continued*: after its base recipe, more steps from the stored (float16) weights
+with a fresh optimizer and their own warm-up and cosine (``CONTINUATIONS``). ``nlpviz train``
+runs both stages; when the output folder already holds the base recipe's checkpoint (its card's
+recipe equal to the base, its sha256 verified), the first stage is taken from it instead of being
+trained again, so a longer pretraining can be spread over working sessions and the card still
+says exactly which weights it grew from.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +46,7 @@ from tqdm import tqdm
 from nlpviz import settings
 from nlpviz.analysis.encoders import cloze_scores, load_cloze
 from nlpviz.analysis.stats import average_ranks
-from nlpviz.checkpoints import save_checkpoint
+from nlpviz.checkpoints import CheckpointError, load_checkpoint, load_state_into, save_checkpoint
 from nlpviz.data.pretrain import (
     TOKENIZER_FILE,
     PretrainCorpus,
@@ -123,6 +130,23 @@ STEPS = {"bert": 10_000, "roberta": 10_000, "deberta": 6_000, "debertav3": 6_000
 
 def recipe_for(design: str) -> EncoderRecipe:
     return EncoderRecipe(design=design, steps=STEPS[design])
+
+
+# More pretraining after the base recipe (issue 15: the masked LMs were still improving at 10k
+# steps). One working session on a 2-core machine fits about 6k more steps of BERT or RoBERTa
+# (0.75 s a short step and 1.5 s a full-length one with two runs side by side). Both get the
+# same stage, so the page still compares them at equal steps. The peak rate is half the base
+# one because the weights are no longer random.
+CONTINUATIONS = {
+    "bert": dict(steps=6_000, lr=5e-4, warmup=250),
+    "roberta": dict(steps=6_000, lr=5e-4, warmup=250),
+}
+
+
+def continuation_for(design: str) -> EncoderRecipe | None:
+    """The second stage of ``design``'s pretraining, or None when it has only the base recipe."""
+    more = CONTINUATIONS.get(design)
+    return None if more is None else replace(recipe_for(design), **more)
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -381,29 +405,32 @@ def at_wall_time(history: list[dict], budget_s: float) -> dict | None:
     return within[-1] if within else None
 
 
-def train_encoder(
-    name: str, recipe: EncoderRecipe, device: torch.device, seed: int, command: str
-) -> dict:
-    """Pretrain one design, save ``checkpoints/<name>/`` and return its card."""
-    seed_everything(seed)
-    design = recipe.design
-    data = corpus(recipe.split_seed)
-    tokenizer, proto = tokenizer_for(TOKENIZER_OF[design], data, recipe.vocab_size)
-    train_docs = encode_documents(tokenizer, data.train)
-    held_docs = encode_documents(tokenizer, data.held_out)
-    short_seqs = build_sequences(design, train_docs, recipe.short_len, seed)
-    long_seqs = build_sequences(design, train_docs, recipe.max_len, seed)
-    held_seqs = build_sequences(design, held_docs, recipe.max_len, EVAL_MASK_SEED)
-    log.info(
-        "%s: %d short and %d full-length training sequences, %d held out",
-        name,
-        len(short_seqs.ids),
-        len(long_seqs.ids),
-        len(held_seqs.ids),
-    )
+@dataclass
+class Stage:
+    """What one stage of pretraining left: its wall and CPU seconds and its evaluations."""
 
-    config = recipe.config()
-    model = build_model(design, config).to(device)
+    wall: float
+    cpu: float
+    history: list[dict]
+
+
+def run_stage(
+    model,
+    recipe: EncoderRecipe,
+    stage: int,
+    sequences: tuple[Sequences, Sequences, Sequences],
+    device: torch.device,
+    seed: int,
+    state_name: str,
+    first_step: int = 0,
+) -> Stage:
+    """Train ``model`` for ``recipe.steps`` steps with a fresh optimizer and ``recipe``'s schedule.
+
+    Stage 0 is the base recipe; a later stage draws other batch orders and masks (its stage
+    number joins the seeds) and numbers its evaluations after the ``first_step`` steps before it.
+    """
+    design = recipe.design
+    short_seqs, long_seqs, held_seqs = sequences
     decay = [p for n, p in model.named_parameters() if p.dim() > 1 and "word_delta" not in n]
     rest = [p for n, p in model.named_parameters() if p.dim() <= 1 or "word_delta" in n]
     optimizer = torch.optim.AdamW(
@@ -415,10 +442,12 @@ def train_encoder(
         betas=recipe.betas,
         eps=1e-6,
     )
+    # stage 0 keeps the seeds the base runs were trained with
+    stage_seed = seed if stage == 0 else seed + 1_000 * stage
     generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
+    generator.manual_seed(stage_seed)
     step, wall, cpu, history = 0, 0.0, 0.0, []
-    state_path = _state_path(name)
+    state_path = _state_path(state_name)
     if (state := common.resume(state_path, model, optimizer, recipe, seed, device)) is not None:
         generator.set_state(
             state["generator"].cpu() if device.type == "cpu" else state["generator"]
@@ -430,20 +459,16 @@ def train_encoder(
     short_epoch = math.ceil(len(short_seqs.ids) / recipe.batch_size)
     long_epoch = math.ceil(len(long_seqs.ids) / recipe.batch_size)
 
-    def epochs_at(step: int) -> float:
-        """Passes over the training text (each phase counts against its own sequences)."""
-        return min(step, switch) / short_epoch + max(0, step - switch) / long_epoch
-
     model.train()
-    progress = tqdm(total=recipe.steps, initial=step, desc=name, mininterval=30)
+    progress = tqdm(total=recipe.steps, initial=step, desc=state_name, mininterval=30)
     while step < recipe.steps:
         started, cpu_started = time.perf_counter(), time.process_time()
         train_seqs = short_seqs if step < switch else long_seqs
         per_epoch = short_epoch if step < switch else long_epoch
         epoch, within = divmod(step if step < switch else step - switch, per_epoch)
-        order = np.random.default_rng([seed, epoch]).permutation(len(train_seqs.ids))
+        order = np.random.default_rng([stage_seed, epoch]).permutation(len(train_seqs.ids))
         indices = order[within * recipe.batch_size : (within + 1) * recipe.batch_size]
-        batch = collate(train_seqs, indices, epoch, design == "bert", seed, recipe.vocab_size)
+        batch = collate(train_seqs, indices, epoch, design == "bert", stage_seed, recipe.vocab_size)
         batch = {k: v.to(device) for k, v in batch.items()}
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, recipe)
@@ -460,15 +485,15 @@ def train_encoder(
             metrics = evaluate(model, design, held_seqs, recipe, device)
             history.append(
                 {
-                    "step": step,
-                    "epoch": round(epochs_at(step), 3),
+                    "step": first_step + step,
+                    "epoch": round(epochs_in(recipe, step, short_seqs, long_seqs), 3),
                     "wall_s": round(wall, 1),
                     "cpu_s": round(cpu, 1),
                     "train_loss": round(float(out["loss"].detach()), 4),
                     **metrics,
                 }
             )
-            log.info("%s step %d: %s", name, step, history[-1])
+            log.info("%s step %d: %s", state_name, first_step + step, history[-1])
             common.save_train_state(
                 state_path,
                 model,
@@ -482,6 +507,112 @@ def train_encoder(
                 cpu=cpu,
             )
     progress.close()
+    state_path.unlink(missing_ok=True)
+    return Stage(wall, cpu, history)
+
+
+def epochs_in(recipe: EncoderRecipe, step: int, short_seqs: Sequences, long_seqs: Sequences):
+    """Passes over the training text after ``step`` steps of a stage (each length counts
+    against its own sequences)."""
+    switch = long_from(recipe)
+    short_epoch = math.ceil(len(short_seqs.ids) / recipe.batch_size)
+    long_epoch = math.ceil(len(long_seqs.ids) / recipe.batch_size)
+    return min(step, switch) / short_epoch + max(0, step - switch) / long_epoch
+
+
+@dataclass
+class Base:
+    """A committed checkpoint of the base recipe that a continuation starts from."""
+
+    card: dict
+    proto: bytes
+    weights_sha256: str
+
+
+def committed_base(name: str, recipe: EncoderRecipe, model) -> Base | None:
+    """Load the output folder's checkpoint into ``model`` if it is ``recipe``'s, verified."""
+    try:
+        checkpoint = load_checkpoint(name, family="encoder")
+    except CheckpointError as error:
+        log.info("%s: no base checkpoint to continue from (%s)", name, error)
+        return None
+    card = checkpoint.card.raw
+    if card.get("recipe") != json.loads(json.dumps(asdict(recipe))) or "continued" in card:
+        log.info("%s: the checkpoint there is not the base recipe's; training it first", name)
+        return None
+    load_state_into(model, checkpoint)
+    proto = (checkpoint.directory / TOKENIZER_FILE).read_bytes()
+    log.info("%s: continuing from the checkpoint with weights %s", name, card["weights_sha256"])
+    return Base(card, proto, card["weights_sha256"])
+
+
+def train_encoder(
+    name: str,
+    recipe: EncoderRecipe,
+    device: torch.device,
+    seed: int,
+    command: str,
+    continuation: EncoderRecipe | None = None,
+) -> dict:
+    """Pretrain one design (base recipe, then ``continuation`` if any), save
+    ``checkpoints/<name>/`` and return its card."""
+    seed_everything(seed)
+    design = recipe.design
+    data = corpus(recipe.split_seed)
+    config = recipe.config()
+    model = build_model(design, config).to(device)
+    base = committed_base(name, recipe, model) if continuation is not None else None
+    if base is not None:
+        tokenizer, proto = SubwordTokenizer(base.proto, TOKENIZER_OF[design]), base.proto
+    else:
+        tokenizer, proto = tokenizer_for(TOKENIZER_OF[design], data, recipe.vocab_size)
+    train_docs = encode_documents(tokenizer, data.train)
+    held_docs = encode_documents(tokenizer, data.held_out)
+    short_seqs = build_sequences(design, train_docs, recipe.short_len, seed)
+    long_seqs = build_sequences(design, train_docs, recipe.max_len, seed)
+    held_seqs = build_sequences(design, held_docs, recipe.max_len, EVAL_MASK_SEED)
+    sequences = (short_seqs, long_seqs, held_seqs)
+    log.info(
+        "%s: %d short and %d full-length training sequences, %d held out",
+        name,
+        len(short_seqs.ids),
+        len(long_seqs.ids),
+        len(held_seqs.ids),
+    )
+
+    if base is not None:
+        first = Stage(
+            base.card["run"]["wall_time_s"],
+            base.card["metrics"]["training_cpu_s"],
+            base.card["history"],
+        )
+    else:
+        first = run_stage(model, recipe, 0, sequences, device, seed, name)
+        common.load_as_stored(model)  # a continuation starts from the weights a card keeps
+    stages = [first]
+    epochs = first_epochs = epochs_in(recipe, recipe.steps, short_seqs, long_seqs)
+    if continuation is not None:
+        stages.append(
+            run_stage(
+                model, continuation, 1, sequences, device, seed, f"{name}-continued",
+                first_step=recipe.steps,
+            )
+        )  # fmt: skip
+        epochs += epochs_in(continuation, continuation.steps, short_seqs, long_seqs)
+    # a continuation's clocks and passes run on from the base's, so its curves read on too
+    history = list(first.history)
+    for later in stages[1:]:
+        history += [
+            {
+                **h,
+                "epoch": round(h["epoch"] + first_epochs, 3),
+                "wall_s": round(h["wall_s"] + first.wall, 1),
+                "cpu_s": round(h["cpu_s"] + first.cpu, 1),
+            }
+            for h in later.history
+        ]
+    wall = sum(s.wall for s in stages)
+    cpu = sum(s.cpu for s in stages)
 
     # score the weights the checkpoint keeps, then the downstream probe
     common.load_as_stored(model)
@@ -504,7 +635,7 @@ def train_encoder(
             "training_sequences": len(long_seqs.ids),
             "short_training_sequences": len(short_seqs.ids),
             "held_out_sequences": len(held_seqs.ids),
-            "epochs_seen": round(epochs_at(recipe.steps), 2),
+            "epochs_seen": round(epochs, 2),
             "packing": "segment pairs + NSP" if design == "bert" else "FULL-SENTENCES",
             "masking": "static (drawn once per sequence)"
             if design == "bert"
@@ -527,13 +658,22 @@ def train_encoder(
         "paper_figure": paper_figure(design),
         "history": history,
     }
+    if continuation is not None:
+        card["continued"] = {
+            "recipe": asdict(continuation),
+            "after_steps": recipe.steps,
+            # the base's own run when it came from a committed checkpoint, else this one's
+            "from_weights_sha256": base.weights_sha256 if base is not None else None,
+            "base_run": base.card["run"] if base is not None else None,
+            "wall_time_s": round(stages[-1].wall, 1),
+            "cpu_s": round(stages[-1].cpu, 1),
+        }
     save_checkpoint(
         name,
         {k: v for k, v in model.state_dict().items()},
         card,
         side_files={TOKENIZER_FILE: proto},
     )
-    state_path.unlink(missing_ok=True)
     return card
 
 
