@@ -242,7 +242,11 @@ if view == "translate":
             )
         if rows:
             # a table wraps long translations (a dataframe cut them at the cell's edge)
-            st.table(pd.DataFrame(rows).set_index("model"))
+            st.table(
+                pd.DataFrame(rows)
+                .set_index("model")
+                .style.format({"score (sum of log p)": "{:.2f}", "ms": "{:,.0f}"})
+            )
             st.caption(
                 f"Beam size {beam}. Scores are log-probabilities (higher is better) and are "
                 "comparable only within one model. Timings are the first run; repeats are cached."
@@ -267,7 +271,17 @@ if view == "translate":
             for name, card in cards.items()
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    whole = st.column_config.NumberColumn(format="localized")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "parameters": whole,
+            "updates": whole,
+            "training time (s)": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
     checks = claim_checks(cards)
     if checks:
         st.markdown("**Do our miniatures reproduce the papers' claims?**")
@@ -483,7 +497,11 @@ elif view == "space":
                 }
             )
         if rows:
-            st.table(pd.DataFrame(rows).set_index("model"))  # wraps long translations
+            st.table(
+                pd.DataFrame(rows)
+                .set_index("model")
+                .style.format({"score (sum of log p)": "{:.2f}", "ms": "{:,.0f}"})
+            )  # wraps long translations
             figure_with_data(
                 figures.logprob_figure(series, "How sure each LSTM is of every piece it writes"),
                 pd.DataFrame(
