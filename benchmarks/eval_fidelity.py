@@ -34,7 +34,9 @@ def encoders() -> None:
         if cloze is None:
             print(f"  {design:10s} no cloze score in its card (trained before the probe set)")
             continue
-        steps, cpu = c["recipe"]["steps"], c["metrics"].get("training_cpu_s")
+        # both stages of a continued pretraining (written out: this script does not import torch)
+        more = ((c.get("continued") or {}).get("recipe") or {}).get("steps", 0)
+        steps, cpu = c["recipe"]["steps"] + more, c["metrics"].get("training_cpu_s")
         ok = cloze["top5_accuracy"] >= top5_target and cloze["top1_content_word"] >= 60
         print(
             f"  {design:10s} {cloze['top1_accuracy']:5.1f}% / {cloze['top5_accuracy']:5.1f}% / "

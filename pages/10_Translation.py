@@ -497,11 +497,9 @@ elif view == "space":
                 }
             )
         if rows:
-            st.table(
-                pd.DataFrame(rows)
-                .set_index("model")
-                .style.format({"score (sum of log p)": "{:.2f}", "ms": "{:,.0f}"})
-            )  # wraps long translations
+            st.table(  # wraps long translations
+                pd.DataFrame(rows).set_index("model").style.format(precision=2)
+            )
             figure_with_data(
                 figures.logprob_figure(series, "How sure each LSTM is of every piece it writes"),
                 pd.DataFrame(

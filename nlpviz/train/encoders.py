@@ -507,7 +507,6 @@ def run_stage(
                 cpu=cpu,
             )
     progress.close()
-    state_path.unlink(missing_ok=True)
     return Stage(wall, cpu, history)
 
 
@@ -522,28 +521,36 @@ def epochs_in(recipe: EncoderRecipe, step: int, short_seqs: Sequences, long_seqs
 
 @dataclass
 class Base:
-    """A committed checkpoint of the base recipe that a continuation starts from."""
+    """A checkpoint of the base recipe that a continuation starts from."""
 
     card: dict
     proto: bytes
     weights_sha256: str
+    checkpoint: object  # nlpviz.checkpoints.Checkpoint, verified against its card
 
 
-def committed_base(name: str, recipe: EncoderRecipe, model) -> Base | None:
-    """Load the output folder's checkpoint into ``model`` if it is ``recipe``'s, verified."""
+def committed_base(
+    name: str, recipe: EncoderRecipe, seed: int, data: PretrainCorpus
+) -> Base | None:
+    """The output folder's checkpoint if it is ``recipe``'s, trained with ``seed`` on ``data``."""
     try:
         checkpoint = load_checkpoint(name, family="encoder")
     except CheckpointError as error:
         log.info("%s: no base checkpoint to continue from (%s)", name, error)
         return None
     card = checkpoint.card.raw
-    if card.get("recipe") != json.loads(json.dumps(asdict(recipe))) or "continued" in card:
-        log.info("%s: the checkpoint there is not the base recipe's; training it first", name)
+    same = (
+        "continued" not in card
+        and card.get("recipe") == json.loads(json.dumps(asdict(recipe)))
+        and (card.get("run") or {}).get("seed") == seed
+        and (card.get("data") or {}).get("sources") == data.provenance
+        and (card.get("data") or {}).get("corpus") == json.loads(json.dumps(data.stats))
+    )
+    if not same:
+        log.info("%s: the checkpoint there is not the base recipe's (or seed, or corpus)", name)
         return None
-    load_state_into(model, checkpoint)
     proto = (checkpoint.directory / TOKENIZER_FILE).read_bytes()
-    log.info("%s: continuing from the checkpoint with weights %s", name, card["weights_sha256"])
-    return Base(card, proto, card["weights_sha256"])
+    return Base(card, proto, card["weights_sha256"], checkpoint)
 
 
 def train_encoder(
@@ -555,14 +562,30 @@ def train_encoder(
     continuation: EncoderRecipe | None = None,
 ) -> dict:
     """Pretrain one design (base recipe, then ``continuation`` if any), save
-    ``checkpoints/<name>/`` and return its card."""
+    ``checkpoints/<name>/`` and return its card.
+
+    With a continuation, the base is taken from the output folder when it holds the base
+    recipe's checkpoint; otherwise it is trained and saved there first, so that the second stage
+    always starts the same way: from stored weights loaded into a freshly seeded model (and an
+    interrupted second stage resumes without training the base again).
+    """
+    if (
+        continuation is not None
+        and committed_base(name, recipe, seed, corpus(recipe.split_seed)) is None
+    ):
+        train_encoder(name, recipe, device, seed, command)
     seed_everything(seed)
     design = recipe.design
     data = corpus(recipe.split_seed)
     config = recipe.config()
     model = build_model(design, config).to(device)
-    base = committed_base(name, recipe, model) if continuation is not None else None
-    if base is not None:
+    base = None
+    if continuation is not None:
+        base = committed_base(name, recipe, seed, data)
+        if base is None:
+            raise CheckpointError(f"{name}: the base checkpoint just saved cannot be read back")
+        load_state_into(model, base.checkpoint)
+        log.info("%s: continuing from the checkpoint with weights %s", name, base.weights_sha256)
         tokenizer, proto = SubwordTokenizer(base.proto, TOKENIZER_OF[design]), base.proto
     else:
         tokenizer, proto = tokenizer_for(TOKENIZER_OF[design], data, recipe.vocab_size)
@@ -588,7 +611,6 @@ def train_encoder(
         )
     else:
         first = run_stage(model, recipe, 0, sequences, device, seed, name)
-        common.load_as_stored(model)  # a continuation starts from the weights a card keeps
     stages = [first]
     epochs = first_epochs = epochs_in(recipe, recipe.steps, short_seqs, long_seqs)
     if continuation is not None:
@@ -637,9 +659,7 @@ def train_encoder(
             "held_out_sequences": len(held_seqs.ids),
             "epochs_seen": round(epochs, 2),
             "packing": "segment pairs + NSP" if design == "bert" else "FULL-SENTENCES",
-            "masking": "static (drawn once per sequence)"
-            if design == "bert"
-            else "dynamic (new masks every epoch)",
+            "masking": _masking(design, continuation is not None),
         },
         "recipe": asdict(recipe),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -662,9 +682,8 @@ def train_encoder(
         card["continued"] = {
             "recipe": asdict(continuation),
             "after_steps": recipe.steps,
-            # the base's own run when it came from a committed checkpoint, else this one's
-            "from_weights_sha256": base.weights_sha256 if base is not None else None,
-            "base_run": base.card["run"] if base is not None else None,
+            "from_weights_sha256": base.weights_sha256,
+            "base_run": base.card["run"],
             "wall_time_s": round(stages[-1].wall, 1),
             "cpu_s": round(stages[-1].cpu, 1),
         }
@@ -674,7 +693,20 @@ def train_encoder(
         card,
         side_files={TOKENIZER_FILE: proto},
     )
+    # only now: a run that dies while scoring or saving resumes instead of starting again
+    _state_path(f"{name}-continued" if continuation is not None else name).unlink(missing_ok=True)
     return card
+
+
+def _masking(design: str, continued: bool) -> str:
+    if design != "bert":
+        return "dynamic (new masks every epoch)"
+    # BERT itself drew 10 static mask sets over its 40 epochs (Liu et al. 2019, Section 4.1)
+    return (
+        "static (one mask set per sequence and stage)"
+        if continued
+        else ("static (drawn once per sequence)")
+    )
 
 
 def paper_figure(design: str) -> dict:
