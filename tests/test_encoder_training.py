@@ -190,3 +190,15 @@ def test_a_run_that_dies_after_its_last_step_resumes_without_training_again(
 
 
 real_run_stage = trainer.run_stage
+
+
+@pytest.mark.parametrize("design", ["bert", "roberta", "deberta", "debertav3"])
+def test_the_committed_encoders_are_what_nlpviz_train_builds_today(design):
+    from nlpviz.checkpoints import read_card
+
+    def as_json(recipe):
+        return None if recipe is None else json.loads(json.dumps(asdict(recipe)))
+
+    card = read_card(f"encoder-{design}").raw
+    assert card["recipe"] == as_json(recipe_for(design))
+    assert (card.get("continued") or {}).get("recipe") == as_json(continuation_for(design))

@@ -174,19 +174,22 @@ def _mlm_table(at: AppTest):
 
 def _mlm_step_1(at: AppTest) -> None:
     top = _mlm_top(at)
-    assert top["RoBERTa"][:2] == ["on", "in"] and top["DeBERTa"][0] == "on"
-    assert top["BERT"][0] == "in" and top["BERT"][2] == "on"
-    assert top["DeBERTaV3 (generator)"][0] == "on"
+    assert all(words[0] == "on" for words in top.values()) and len(top) == 4
+    assert top["BERT"][1] == "in"
     first = {t["name"]: t["x"][0] for t in _figure(at, "Top 10 predictions")["data"]}
+    second = {t["name"]: t["x"][1] for t in _figure(at, "Top 10 predictions")["data"]}
     assert round(first["DeBERTa"], 2) == 0.71 and round(first["DeBERTaV3 (generator)"], 2) == 0.49
+    assert round(first["BERT"], 2) == 0.26 and min(first, key=first.get) == "BERT"
+    assert second["RoBERTa"] < first["RoBERTa"] / 10  # "far ahead of every other"
 
 
 def _mlm_step_2(at: AppTest) -> None:
-    assert _mlm_top(at)["BERT"][2] == "on"
+    assert _mlm_top(at)["BERT"][:2] == ["on", "in"]
     table = _mlm_table(at)
-    assert round(table.loc["BERT", "mlm_accuracy"], 1) == 19.0
-    assert table.loc["BERT", "steps"] == 10_000
-    assert table.loc["BERT", "cloze_top5"] == 6.7 and table.loc["RoBERTa", "cloze_top5"] == 15.0
+    assert round(table.loc["BERT", "mlm_accuracy"], 1) == 21.2
+    assert table.loc["BERT", "steps"] == 16_000
+    assert table.loc["BERT", "cloze_top5"] == 16.7 and table.loc["RoBERTa", "cloze_top5"] == 18.3
+    assert table.loc["BERT", "cloze_top1_content_word"] == 70.0
 
 
 def _mlm_step_4(at: AppTest) -> None:
@@ -208,12 +211,12 @@ def _mlm_step_4(at: AppTest) -> None:
 def _mlm_step_5(at: AppTest) -> None:
     table = _mlm_table(at)
     probe = table["probe_mr_accuracy"]
-    assert round(probe.min(), 1) == 60.7 and round(probe.max(), 1) == 62.5
-    assert round(table.loc["BERT", "probe_mr_accuracy"], 1) == 60.7
-    assert round(table.loc["RoBERTa", "probe_mr_accuracy"], 1) == 60.8
+    assert round(probe.min(), 1) == 60.6 and round(probe.max(), 1) == 63.2
+    assert round(table.loc["BERT", "probe_mr_accuracy"], 1) == 63.2
+    assert round(table.loc["RoBERTa", "probe_mr_accuracy"], 1) == 60.6
     assert round(table.loc["DeBERTa", "probe_mr_accuracy"], 1) == 61.9
     assert round(table.loc["DeBERTaV3", "probe_mr_accuracy"], 1) == 62.5
-    assert table.loc["BERT", "steps"] == table.loc["RoBERTa", "steps"] == 10_000
+    assert table.loc["BERT", "steps"] == table.loc["RoBERTa", "steps"] == 16_000
     assert table.loc["DeBERTa", "steps"] == table.loc["DeBERTaV3", "steps"] == 6_000
 
 
@@ -571,10 +574,10 @@ def _attention_step_5_previous(at: AppTest) -> None:
     _attention_step_5(at)
     at.selectbox(key="attn_metric").set_value("previous").run()
     previous = _array(_figure(at, "Per head: previous")["data"][0]["z"]).reshape(4, 4)
-    assert previous[0, 0] == previous.max() and round(previous[0, 0], 2) == 0.74
+    assert previous[0, 0] == previous.max() and round(previous[0, 0], 2) == 0.93
     at.selectbox(key="attn_metric").set_value("next").run()
     following = _array(_figure(at, "Per head: next")["data"][0]["z"]).reshape(4, 4)
-    assert following[0, 3] == following.max() and round(following[0, 3], 2) == 0.69
+    assert following[0, 3] == following.max() and round(following[0, 3], 2) == 0.93
 
 
 def _lora_step_5(at: AppTest) -> None:
@@ -831,28 +834,29 @@ NUMBERS_CHECKED_ELSEWHERE: dict[tuple[str, int], dict[str, str]] = {
         "3": "_attention_step_4: layer 4, head 3 puts 100% on the previous token"
     },
     ("4_Attention.py", 5): {
-        "10,000": "BERT's steps: _mlm_step_2 and _mlm_step_5 of the Masked LM tour",
+        "16,000": "BERT's steps: _mlm_step_2 and _mlm_step_5 of the Masked LM tour",
         "4": "_attention_step_5_previous: head 4 of layer 1 (and layers 3 and 4)",
-        "69": "_attention_step_5_previous: next-token share of layer 1, head 4 rounds to 0.69",
         "3": "_attention_step_5: layers 3 and 4 have entropy > 1.9",
         "1.9": "_attention_step_5: layers 3 and 4 have entropy > 1.9",
     },
     ("5_Masked_LM.py", 1): {
         "71": "_mlm_step_1: DeBERTa's P(on) rounds to 0.71",
         "49": "_mlm_step_1: the V3 generator's P(on) rounds to 0.49",
+        "26": "_mlm_step_1: BERT's P(on) rounds to 0.26, the lowest of the four",
     },
     ("5_Masked_LM.py", 2): {
-        "10,000": "_mlm_step_2: BERT's steps",
+        "16,000": "_mlm_step_2: BERT's steps",
         "60": "the size of the bundled cloze probe set, not a reading of a model",
-        "6.7": "_mlm_step_2: BERT's cloze_top5",
-        "15": "_mlm_step_2: RoBERTa's cloze_top5",
-        "19.0": "_mlm_step_2: BERT's mlm_accuracy",
+        "16.7": "_mlm_step_2: BERT's cloze_top5",
+        "18.3": "_mlm_step_2: RoBERTa's cloze_top5",
+        "70": "_mlm_step_2: BERT's cloze_top1_content_word",
+        "21.2": "_mlm_step_2: BERT's mlm_accuracy",
     },
     ("5_Masked_LM.py", 5): {
-        "60.7": "_mlm_step_5: lowest probe accuracy, BERT's",
-        "62.5": "_mlm_step_5: highest probe accuracy, DeBERTaV3's",
-        "10,000": "_mlm_step_5: BERT's and RoBERTa's steps",
-        "60.8": "_mlm_step_5: RoBERTa's probe accuracy",
+        "60.6": "_mlm_step_5: lowest probe accuracy, RoBERTa's",
+        "63.2": "_mlm_step_5: highest probe accuracy, BERT's",
+        "16,000": "_mlm_step_5: BERT's and RoBERTa's steps",
+        "62.5": "_mlm_step_5: DeBERTaV3's probe accuracy",
         "6,000": "_mlm_step_5: the DeBERTas' steps",
         "61.9": "_mlm_step_5: DeBERTa's probe accuracy",
     },
