@@ -361,7 +361,7 @@ add_tour(
             ),
             TourStep(
                 "Do the papers' orderings hold?",
-                "Open **How the four compare**. On the shared yardstick, a linear sentiment "
+                "**How the four compare** is open. On the shared yardstick, a linear sentiment "
                 "probe on the frozen encoders, all four land between 60.6% and 63.2%. BERT and "
                 "RoBERTa had the same 16,000 steps: RoBERTa 60.6% against BERT 63.2%, the wrong "
                 "way round for the paper (though within the 3.8 points, two standard errors, "
@@ -382,6 +382,7 @@ add_tour(
                     "2 standard errors = 3\\.8 points",
                     "DeBERTa \\> RoBERTa:** cannot be judged here",
                 ),
+                tab="How the four compare",
             ),
         ),
     )

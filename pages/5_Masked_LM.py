@@ -385,7 +385,16 @@ with tabs[2]:
     )
     rows = pd.DataFrame(comparison_rows(cards))
     rows["design"] = [enc.DESIGNS[d][1] for d in rows["design"]]
-    st.dataframe(rows, hide_index=True)
+    whole = st.column_config.NumberColumn(format="localized")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "parameters": whole,
+            "steps": whole,
+            "wall_time_s": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
 
     cloze = {
         enc.DESIGNS[d][1]: c["metrics"]["cloze"]["predictions"]
