@@ -9,7 +9,13 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from nlpviz.checkpoints import WEIGHTS_FILE, checkpoint_root, load_checkpoint, save_checkpoint
+from nlpviz.checkpoints import (
+    WEIGHTS_FILE,
+    checkpoint_root,
+    load_checkpoint,
+    save_checkpoint,
+    sha256_file,
+)
 from nlpviz.data.pretrain import TOKENIZER_FILE, PretrainCorpus
 from nlpviz.models.encoders import build_model
 from nlpviz.train import encoders as trainer
@@ -68,7 +74,7 @@ def test_a_continuation_starts_from_the_base_recipes_stored_weights(tmp_path, mo
     _commit(base, trained)
     found = committed_base(NAME, base, 1, FAKE_CORPUS)
     assert found is not None and found.proto == b"pieces"
-    assert found.weights_sha256 == found.card["weights_sha256"]
+    assert found.weights_sha256 == sha256_file(checkpoint_root() / NAME / WEIGHTS_FILE)
     fresh = build_model("bert", base.config())
     from nlpviz.checkpoints import load_state_into
 

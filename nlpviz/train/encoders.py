@@ -525,8 +525,11 @@ class Base:
 
     card: dict
     proto: bytes
-    weights_sha256: str
     checkpoint: object  # nlpviz.checkpoints.Checkpoint, verified against its card
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.card["weights_sha256"]
 
 
 def committed_base(
@@ -550,7 +553,7 @@ def committed_base(
         log.info("%s: the checkpoint there is not the base recipe's (or seed, or corpus)", name)
         return None
     proto = (checkpoint.directory / TOKENIZER_FILE).read_bytes()
-    return Base(card, proto, card["weights_sha256"], checkpoint)
+    return Base(card, proto, checkpoint)
 
 
 def train_encoder(
