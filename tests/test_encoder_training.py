@@ -109,7 +109,7 @@ def test_no_continuation_from_another_recipe_seed_corpus_a_continued_card_or_cha
     assert card["recipe"]["lr"] == base.lr
 
 
-def test_a_continuation_keeps_the_architecture_and_warms_up_again():
+def test_a_continuation_keeps_the_architecture_and_warms_up_again(monkeypatch):
     for design, more in CONTINUATIONS.items():
         stage = continuation_for(design)
         assert stage.config() == recipe_for(design).config()  # the base weights fit
@@ -117,7 +117,8 @@ def test_a_continuation_keeps_the_architecture_and_warms_up_again():
         assert lr_at(0, stage) == stage.lr / stage.warmup
         assert lr_at(stage.warmup, stage) == stage.lr
         assert abs(lr_at(stage.steps, stage) - stage.lr * stage.min_lr_fraction) < 1e-12
-    assert continuation_for("deberta") is None
+    monkeypatch.delitem(CONTINUATIONS, "deberta")
+    assert continuation_for("deberta") is None  # a design with only its base recipe
 
 
 # ---- the two stages end to end, on a tiny model and corpus ---------------------------------

@@ -132,14 +132,17 @@ def recipe_for(design: str) -> EncoderRecipe:
     return EncoderRecipe(design=design, steps=STEPS[design])
 
 
-# More pretraining after the base recipe (issue 15: the masked LMs were still improving at 10k
-# steps). One working session on a 2-core machine fits about 6k more steps of BERT or RoBERTa
-# (0.75 s a short step and 1.5 s a full-length one with two runs side by side). Both get the
-# same stage, so the page still compares them at equal steps. The peak rate is half the base
-# one because the weights are no longer random.
+# More pretraining after the base recipe (issue 15: every masked LM was still improving when its
+# base recipe ended). One working session on a 2-core machine fits about 6k more steps of BERT
+# or RoBERTa (0.75 s a short step and 1.5 s a full-length one with two runs side by side) and
+# 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step). The two of a pair get the same stage,
+# so the page still compares them at equal steps. The peak rate is half the base one because
+# the weights are no longer random.
 CONTINUATIONS = {
     "bert": dict(steps=6_000, lr=5e-4, warmup=250),
     "roberta": dict(steps=6_000, lr=5e-4, warmup=250),
+    "deberta": dict(steps=4_500, lr=5e-4, warmup=250),
+    "debertav3": dict(steps=4_500, lr=5e-4, warmup=250),
 }
 
 
