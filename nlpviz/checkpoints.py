@@ -295,6 +295,9 @@ def save_checkpoint(
         with open(staging / CARD_FILE, "w", encoding="utf-8") as handle:
             json.dump(full_card, handle, ensure_ascii=False, indent=2)
             handle.write("\n")
+        # safetensors writes its file 0600; the app's server may run as another user
+        for written in staging.iterdir():
+            written.chmod(0o644)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)

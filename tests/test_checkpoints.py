@@ -41,6 +41,14 @@ def test_round_trip_gives_the_same_outputs(tmp_path, half):
     assert card["weights_sha256"] == card["files"]["model.safetensors"]
 
 
+def test_a_saved_checkpoint_is_readable_by_every_user(tmp_path):
+    _save(tmp_path)
+    folder = tmp_path / "tiny"
+    assert folder.stat().st_mode & 0o777 == 0o755
+    modes = {path.name: path.stat().st_mode & 0o777 for path in folder.iterdir()}
+    assert modes == {"model.safetensors": 0o644, "vocab.json": 0o644, "card.json": 0o644}
+
+
 def test_a_tampered_weight_file_is_rejected_with_the_rebuild_command(tmp_path):
     _save(tmp_path)
     weights = tmp_path / "tiny" / "model.safetensors"
