@@ -142,13 +142,47 @@ class Seq2Seq(nn.Module):
         if self.config.reverse_source:
             src = reverse_padded(src, lengths)  # the source only: the target is never reversed
         embedded = self.dropout(self.src_embed(src))  # (B, S, E)
-        packed = pack_padded_sequence(
-            embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        outputs, (hidden, cell) = self.encoder(packed)  # hidden, cell: (L, B, H)
-        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=src.shape[1])
+        if embedded.device.type == "cpu":
+            outputs, hidden, cell = self._read_in_segments(embedded, lengths)
+        else:  # cuDNN reads a packed batch natively
+            packed = pack_padded_sequence(
+                embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            outputs, (hidden, cell) = self.encoder(packed)  # hidden, cell: (L, B, H)
+            outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=src.shape[1])
         mask = torch.arange(src.shape[1], device=src.device)[None, :] < lengths[:, None]
         return EncoderMemory(outputs, mask, hidden, cell, lengths)
+
+    def _read_in_segments(self, embedded: Tensor, lengths: Tensor) -> tuple[Tensor, ...]:
+        """What reading the packed batch gives (outputs (B, S, H), zero past each row's end;
+        final hidden and cell (L, B, H) at each row's last token), computed faster on a CPU.
+
+        PyTorch reads a packed batch on the CPU one time step at a time (most of a training
+        update's time); here the rows, longest first, are read in segments that end where some
+        row ends, each segment one dense LSTM call over the rows still running.
+        """
+        batch, width = embedded.shape[:2]
+        order = torch.argsort(lengths, descending=True, stable=True)
+        sorted_lengths = lengths[order].tolist()
+        rows = embedded[order]
+        layers, size = self.config.n_layers, self.config.d_hidden
+        hidden = embedded.new_zeros(layers, batch, size)
+        cell = embedded.new_zeros(layers, batch, size)
+        pieces, final_hidden, final_cell = [], [], []
+        start, running = 0, batch
+        for end in sorted(set(sorted_lengths)):
+            segment, (hidden, cell) = self.encoder(rows[:running, start:end], (hidden, cell))
+            pieces.append(F.pad(segment, (0, 0, 0, 0, 0, batch - running)))
+            still = sum(length > end for length in sorted_lengths)
+            final_hidden.append(hidden[:, still:])
+            final_cell.append(cell[:, still:])
+            hidden, cell = hidden[:, :still], cell[:, :still]
+            start, running = end, still
+        outputs = F.pad(torch.cat(pieces, dim=1), (0, 0, 0, width - start))  # (B, S, H) sorted
+        restore = torch.argsort(order)
+        final_hidden = torch.cat(final_hidden[::-1], dim=1)[:, restore]
+        final_cell = torch.cat(final_cell[::-1], dim=1)[:, restore]
+        return outputs[restore], final_hidden, final_cell
 
     # ---- decoder ----------------------------------------------------------------------------
 
