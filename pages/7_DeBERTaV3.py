@@ -127,12 +127,14 @@ if mode == "corrupt":
         link_notes.append(rate_note)
     st.session_state[f"{P}_rate"] = 5 * round(int(st.session_state[f"{P}_rate"]) / 5)
     rate = c1.slider(
-        "Share of tokens the generator replaces (%)",
+        "Share of tokens masked for the generator (%)",
         5,
         50,
         step=5,
         key=f"{P}_rate",
-        help="ELECTRA and DeBERTaV3 mask 15% of the tokens in training.",
+        help="The generator fills every masked token with a word it samples; where it samples "
+        "the original word back, that token counts as original, as in ELECTRA. ELECTRA and "
+        "DeBERTaV3 mask 15% of the tokens in training.",
     )
     if f"{P}_seed" not in st.session_state:
         st.session_state[f"{P}_seed"], seed_note = url_int("seed", 0, 0, 10_000)
