@@ -110,10 +110,10 @@ def test_no_continuation_from_another_recipe_seed_corpus_a_continued_card_or_cha
 
 
 def test_a_continuation_keeps_the_architecture_and_warms_up_again(monkeypatch):
-    for design, more in CONTINUATIONS.items():
+    for design, steps in CONTINUATIONS.items():
         stage = continuation_for(design)
         assert stage.config() == recipe_for(design).config()  # the base weights fit
-        assert stage.steps == more["steps"] and stage.lr < recipe_for(design).lr
+        assert stage.steps == steps and stage.lr < recipe_for(design).lr
         assert lr_at(0, stage) == stage.lr / stage.warmup
         assert lr_at(stage.warmup, stage) == stage.lr
         assert abs(lr_at(stage.steps, stage) - stage.lr * stage.min_lr_fraction) < 1e-12

@@ -138,18 +138,14 @@ def recipe_for(design: str) -> EncoderRecipe:
 # 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step). The two of a pair get the same stage,
 # so the page still compares them at equal steps. The peak rate is half the base one because
 # the weights are no longer random.
-CONTINUATIONS = {
-    "bert": dict(steps=6_000, lr=5e-4, warmup=250),
-    "roberta": dict(steps=6_000, lr=5e-4, warmup=250),
-    "deberta": dict(steps=4_500, lr=5e-4, warmup=250),
-    "debertav3": dict(steps=4_500, lr=5e-4, warmup=250),
-}
+CONTINUATIONS = {"bert": 6_000, "roberta": 6_000, "deberta": 4_500, "debertav3": 4_500}
+SECOND_STAGE = {"lr": 5e-4, "warmup": 250}
 
 
 def continuation_for(design: str) -> EncoderRecipe | None:
     """The second stage of ``design``'s pretraining, or None when it has only the base recipe."""
-    more = CONTINUATIONS.get(design)
-    return None if more is None else replace(recipe_for(design), **more)
+    steps = CONTINUATIONS.get(design)
+    return None if steps is None else replace(recipe_for(design), steps=steps, **SECOND_STAGE)
 
 
 # ---- data -----------------------------------------------------------------------------------
