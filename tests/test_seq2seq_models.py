@@ -246,14 +246,17 @@ def test_reading_in_segments_equals_reading_the_packed_batch(layers):
 
     def loss_and_grads(read):
         model.zero_grad()
-        outputs, hidden, cell = read(embedded, lengths)
+        x = embedded.clone().requires_grad_()  # the embeddings must learn through this path too
+        outputs, hidden, cell = read(x, lengths)
         loss = (
             weights[0] * outputs.sin().sum()
             + weights[1] * hidden.sum()
             + weights[2] * cell.pow(2).sum()
         )
         loss.backward()
-        return (outputs, hidden, cell), [p.grad.clone() for p in model.encoder.parameters()]
+        return (outputs, hidden, cell), [x.grad] + [
+            p.grad.clone() for p in model.encoder.parameters()
+        ]
 
     def packed(x, lengths):
         read = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)

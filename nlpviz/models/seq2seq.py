@@ -162,25 +162,26 @@ class Seq2Seq(nn.Module):
         row ends, each segment one dense LSTM call over the rows still running.
         """
         batch, width = embedded.shape[:2]
-        order = torch.argsort(lengths, descending=True, stable=True)
+        order = torch.argsort(lengths, descending=True, stable=True)  # (B,) longest first
         sorted_lengths = lengths[order].tolist()
-        rows = embedded[order]
+        rows = embedded[order]  # (B, S, E)
         layers, size = self.config.n_layers, self.config.d_hidden
-        hidden = embedded.new_zeros(layers, batch, size)
+        hidden = embedded.new_zeros(layers, batch, size)  # (L, running, H)
         cell = embedded.new_zeros(layers, batch, size)
-        pieces, final_hidden, final_cell = [], [], []
+        pieces, final_hidden, final_cell = [], [], []  # per segment: (B, end - start, H), (L, n, H)
         start, running = 0, batch
         for end in sorted(set(sorted_lengths)):
             segment, (hidden, cell) = self.encoder(rows[:running, start:end], (hidden, cell))
-            pieces.append(F.pad(segment, (0, 0, 0, 0, 0, batch - running)))
+            pieces.append(F.pad(segment, (0, 0, 0, 0, 0, batch - running)))  # zero rows that ended
             still = sum(length > end for length in sorted_lengths)
-            final_hidden.append(hidden[:, still:])
+            final_hidden.append(hidden[:, still:])  # (L, running - still, H): the rows ending here
             final_cell.append(cell[:, still:])
             hidden, cell = hidden[:, :still], cell[:, :still]
             start, running = end, still
         outputs = F.pad(torch.cat(pieces, dim=1), (0, 0, 0, width - start))  # (B, S, H) sorted
-        restore = torch.argsort(order)
-        final_hidden = torch.cat(final_hidden[::-1], dim=1)[:, restore]
+        restore = torch.argsort(order)  # (B,) sorted position of each original row
+        # the segments' finishers come shortest first; reversed they are in sorted (longest) order
+        final_hidden = torch.cat(final_hidden[::-1], dim=1)[:, restore]  # (L, B, H)
         final_cell = torch.cat(final_cell[::-1], dim=1)[:, restore]
         return outputs[restore], final_hidden, final_cell
 
