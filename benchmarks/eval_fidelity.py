@@ -34,8 +34,8 @@ def encoders() -> None:
         if cloze is None:
             print(f"  {design:10s} no cloze score in its card (trained before the probe set)")
             continue
-        # both stages of a continued pretraining (written out: this script does not import torch)
-        more = ((c.get("continued") or {}).get("recipe") or {}).get("steps", 0)
+        # every stage of a continued pretraining (written out: this script does not import torch)
+        more = sum(stage["recipe"]["steps"] for stage in c.get("continued") or [])
         steps, cpu = c["recipe"]["steps"] + more, c["metrics"].get("training_cpu_s")
         top5_ok = cloze["top5_accuracy"] >= top5_target
         content_ok = cloze["top1_content_word"] >= 60

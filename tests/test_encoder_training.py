@@ -1,4 +1,4 @@
-"""Continuing an encoder's pretraining: which committed weights a second stage may start from."""
+"""Continuing an encoder's pretraining: which committed weights a later stage may start from."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from nlpviz.train import encoders as trainer
 from nlpviz.train.common import as_stored
 from nlpviz.train.encoders import (
     CONTINUATIONS,
+    LATER_STAGE_PEAK_LR,
     committed_base,
-    continuation_for,
+    continuations_for,
     lr_at,
     recipe_for,
 )
@@ -97,8 +98,12 @@ def test_no_continuation_from_another_recipe_seed_corpus_a_continued_card_or_cha
     assert committed_base(NAME, base, 2, FAKE_CORPUS) is None
     other = replace(FAKE_CORPUS, provenance=[{"package": "other words", "sha256": "1" * 64}])
     assert committed_base(NAME, base, 1, other) is None
-    _commit(base, model, continued={"after_steps": base.steps})
+    second = replace(base, steps=3, lr=5e-4)
+    _commit(base, model, continued=[{"after_steps": base.steps, "recipe": asdict(second)}])
     assert committed_base(NAME, base, 1, FAKE_CORPUS) is None  # already the two-stage model
+    assert committed_base(NAME, base, 1, FAKE_CORPUS, (second,)) is not None  # a third's start
+    assert committed_base(NAME, base, 1, FAKE_CORPUS, (replace(second, steps=4),)) is None
+    assert committed_base(NAME, base, 1, FAKE_CORPUS, (second, second)) is None
     _commit(base, model)
     weights = checkpoint_root() / NAME / WEIGHTS_FILE
     data = bytearray(weights.read_bytes())
@@ -111,23 +116,32 @@ def test_no_continuation_from_another_recipe_seed_corpus_a_continued_card_or_cha
 
 def test_a_continuation_keeps_the_architecture_and_warms_up_again(monkeypatch):
     for design, steps in CONTINUATIONS.items():
-        stage = continuation_for(design)
-        assert stage.config() == recipe_for(design).config()  # the base weights fit
-        assert stage.steps == steps and stage.lr < recipe_for(design).lr
-        assert lr_at(0, stage) == stage.lr / stage.warmup
-        assert lr_at(stage.warmup, stage) == stage.lr
-        assert abs(lr_at(stage.steps, stage) - stage.lr * stage.min_lr_fraction) < 1e-12
+        stages = continuations_for(design)
+        assert [stage.steps for stage in stages] == list(steps)
+        peak = recipe_for(design).lr
+        for stage in stages:
+            assert stage.config() == recipe_for(design).config()  # the base weights fit
+            assert stage.lr < peak  # each stage peaks lower than the one before
+            assert lr_at(0, stage) == stage.lr / stage.warmup
+            assert lr_at(stage.warmup, stage) == stage.lr
+            assert abs(lr_at(stage.steps, stage) - stage.lr * stage.min_lr_fraction) < 1e-12
+            peak = stage.lr
+    monkeypatch.setitem(CONTINUATIONS, "bert", (100, 200))
+    assert [s.lr for s in continuations_for("bert")] == list(LATER_STAGE_PEAK_LR[:2])
+    monkeypatch.setitem(CONTINUATIONS, "bert", (100,) * (len(LATER_STAGE_PEAK_LR) + 1))
+    with pytest.raises(ValueError):  # a stage without a rate of its own is not run at all
+        continuations_for("bert")
     monkeypatch.delitem(CONTINUATIONS, "deberta")
-    assert continuation_for("deberta") is None  # a design with only its base recipe
+    assert continuations_for("deberta") == ()  # a design with only its base recipe
 
 
-# ---- the two stages end to end, on a tiny model and corpus ---------------------------------
+# ---- the stages end to end, on a tiny model and corpus ---------------------------------------
 
 
 @pytest.fixture
 def tiny_training(tmp_path, monkeypatch):
     """Checkpoints and training state under tmp_path, a corpus of a few made-up documents, and
-    a probe that needs no sentiment data; returns the base recipe and its continuation."""
+    a probe that needs no sentiment data; returns the base recipe and two later stages."""
     monkeypatch.setenv("NLPVIZ_CHECKPOINTS", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("NLPVIZ_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(trainer, "corpus", lambda split_seed: FAKE_CORPUS)
@@ -138,38 +152,58 @@ def tiny_training(tmp_path, monkeypatch):
         recipe_for("roberta"), d_model=16, n_layers=1, n_heads=2, d_ff=32, vocab_size=330,
         max_len=128, short_len=16, steps=4, warmup=1, eval_every=2, eval_sequences=4,
     )  # fmt: skip
-    return base, replace(base, steps=4, lr=5e-4)
+    return base, replace(base, steps=4, lr=5e-4), replace(base, steps=2, lr=3e-4)
 
 
-def _train(base, more) -> dict:
+def _train(base, *later) -> dict:
     """Train, then the card as saved (with its weights' sha256)."""
-    trainer.train_encoder("encoder-roberta", base, torch.device("cpu"), 1, "test", more)
+    trainer.train_encoder("encoder-roberta", base, torch.device("cpu"), 1, "test", later)
     return load_checkpoint("encoder-roberta").card.raw
 
 
 def test_a_continuation_is_the_same_from_a_committed_base_or_from_scratch(tiny_training):
-    base, more = tiny_training
-    base_card = _train(base, None)
+    base, more, _ = tiny_training
+    base_card = _train(base)
     from_committed = _train(base, more)
-    assert from_committed["continued"]["from_weights_sha256"] == base_card["weights_sha256"]
+    assert from_committed["continued"][0]["from_weights_sha256"] == base_card["weights_sha256"]
     (checkpoint_root() / "encoder-roberta" / "card.json").unlink()  # nothing to continue from
     from_scratch = _train(base, more)
     assert from_scratch["weights_sha256"] == from_committed["weights_sha256"]
-    assert from_scratch["continued"]["from_weights_sha256"] == base_card["weights_sha256"]
+    assert from_scratch["continued"][0]["from_weights_sha256"] == base_card["weights_sha256"]
     assert [h["step"] for h in from_scratch["history"]] == [2, 4, 6, 8]
     wall = [h["wall_s"] for h in from_scratch["history"]]
     assert wall == sorted(wall) and from_scratch["recipe"] == base_card["recipe"]
     base_wall = from_scratch["history"][1]["wall_s"]  # the base's last evaluation: its end
     assert from_scratch["run"]["wall_time_s"] == pytest.approx(
-        base_wall + from_scratch["continued"]["wall_time_s"], abs=0.11
+        base_wall + from_scratch["continued"][0]["wall_time_s"], abs=0.11
     )
     assert not any((trainer.settings.cache_dir() / "train-state").glob("*.pt"))
+
+
+def test_a_third_stage_starts_from_the_second_and_is_the_same_from_scratch(tiny_training):
+    base, second, third = tiny_training
+    two = _train(base, second)
+    three = _train(base, second, third)
+    assert [s["after_steps"] for s in three["continued"]] == [4, 8]
+    assert three["continued"][0] == two["continued"][0]  # the earlier record is kept as it was
+    assert three["continued"][1]["from_weights_sha256"] == two["weights_sha256"]
+    assert three["continued"][1]["recipe"]["lr"] == third.lr
+    assert three["history"][:4] == two["history"]
+    assert [h["step"] for h in three["history"]] == [2, 4, 6, 8, 10]
+    assert three["run"]["wall_time_s"] == pytest.approx(
+        two["run"]["wall_time_s"] + three["continued"][1]["wall_time_s"], abs=0.11
+    )
+    assert three["data"]["epochs_seen"] > two["data"]["epochs_seen"]
+    (checkpoint_root() / "encoder-roberta" / "card.json").unlink()
+    from_scratch = _train(base, second, third)  # all three stages, each from stored weights
+    assert from_scratch["weights_sha256"] == three["weights_sha256"]
+    assert from_scratch["continued"][1]["from_weights_sha256"] == two["weights_sha256"]
 
 
 def test_a_run_that_dies_after_its_last_step_resumes_without_training_again(
     tiny_training, monkeypatch
 ):
-    base, more = tiny_training
+    base, more, _ = tiny_training
     whole = _train(base, more)
     (checkpoint_root() / "encoder-roberta" / "card.json").unlink()
 
@@ -193,7 +227,7 @@ def test_a_run_that_dies_after_its_last_step_resumes_without_training_again(
     )
     again = _train(base, more)
     assert stages == [1] and again["weights_sha256"] == whole["weights_sha256"]
-    assert load_checkpoint("encoder-roberta").card.raw["continued"]["after_steps"] == 4
+    assert load_checkpoint("encoder-roberta").card.raw["continued"][0]["after_steps"] == 4
 
 
 real_run_stage = trainer.run_stage
@@ -204,8 +238,9 @@ def test_the_committed_encoders_are_what_nlpviz_train_builds_today(design):
     from nlpviz.checkpoints import read_card
 
     def as_json(recipe):
-        return None if recipe is None else json.loads(json.dumps(asdict(recipe)))
+        return json.loads(json.dumps(asdict(recipe)))
 
     card = read_card(f"encoder-{design}").raw
     assert card["recipe"] == as_json(recipe_for(design))
-    assert (card.get("continued") or {}).get("recipe") == as_json(continuation_for(design))
+    stages = [stage["recipe"] for stage in card.get("continued") or []]
+    assert stages == [as_json(recipe) for recipe in continuations_for(design)]

@@ -71,14 +71,18 @@ def test_comparison_rows_carry_the_cloze_scores_or_none():
     assert rows[1]["cloze_top5"] is None
 
 
-def _continued(card: dict, after: int, more: int) -> dict:
-    return {**card, "continued": {"after_steps": after, "recipe": {"steps": more}}}
+def _continued(card: dict, after: int, *more: int) -> dict:
+    stages, done = [], after
+    for steps in more:
+        stages.append({"after_steps": done, "recipe": {"steps": steps}})
+        done += steps
+    return {**card, "continued": stages}
 
 
-def test_a_continued_pretraining_counts_both_stages_when_judging_equal_budgets():
+def test_a_continued_pretraining_counts_every_stage_when_judging_equal_budgets():
     from nlpviz.analysis.encoders import continuation_note, pretraining_steps
 
-    bert = _continued(_card(60.0, 10_000), 10_000, 7_000)
+    bert = _continued(_card(60.0, 10_000), 10_000, 4_000, 3_000)
     roberta = _continued(_card(65.0, 10_000), 10_000, 7_000)
     assert pretraining_steps(bert) == 17_000 and pretraining_steps(_card(60.0, 6_000)) == 6_000
     cards = {
@@ -94,5 +98,7 @@ def test_a_continued_pretraining_counts_both_stages_when_judging_equal_budgets()
     assert v3.reproduced is None and "(6,000 vs 17,000)" in v3.reason
     assert [r["steps"] for r in comparison_rows(cards)] == [17_000, 17_000, 17_000, 6_000]
     note = continuation_note(cards, {"bert": "BERT", "roberta": "RoBERTa"})
-    assert note.startswith("Pretrained in two stages: BERT 10,000 + 7,000, RoBERTa 10,000 + 7,000")
+    assert note.startswith(
+        "Pretrained in stages: BERT 10,000 + 4,000 + 3,000, RoBERTa 10,000 + 7,000 steps."
+    )
     assert continuation_note({"deberta": _card(60.0, 6_000)}, {}) is None

@@ -276,7 +276,7 @@ def _deberta_step_5(at: AppTest) -> None:
     from nlpviz.checkpoints import read_card
 
     card = read_card("encoder-deberta")
-    assert pretraining_steps(card) == 10_500 and card["continued"]["recipe"]["steps"] == 4_500
+    assert pretraining_steps(card) == 10_500 and card["continued"][-1]["recipe"]["steps"] == 4_500
     assert card["recipe"]["n_layers"] == 4
 
 
@@ -300,7 +300,9 @@ def _v3_step_2(at: AppTest) -> None:
     swaps = dict(zip(changes["original"], changes["generator wrote"], strict=True))
     assert swaps["announced"] == "made" and swaps["would"] == "will" and swaps["it"] == "says"
     wrote = dict(zip(changes["generator wrote"], changes["P(replaced)"], strict=True))
-    assert len(wrote) == 4 and round(wrote["says"], 2) == 0.24 and wrote["says"] == max(wrote.values())
+    assert (
+        len(wrote) == 4 and round(wrote["says"], 2) == 0.24 and wrote["says"] == max(wrote.values())
+    )
     bars = _v3_bars(at)
     assert round(bars["5·Tuesday"], 2) == round(wrote["made"], 2) == round(wrote["will"], 2) == 0.16
 

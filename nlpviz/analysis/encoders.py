@@ -338,26 +338,35 @@ PAPER_CLAIMS = (
 )
 
 
+def later_stages(card: dict) -> list[dict]:
+    """The records of a design's pretraining stages after its base recipe, in order."""
+    return list(card.get("continued") or [])
+
+
+def stage_steps(card: dict) -> list[int]:
+    """The optimizer steps of each pretraining stage, the base recipe first."""
+    return [int(card["recipe"]["steps"])] + [int(s["recipe"]["steps"]) for s in later_stages(card)]
+
+
 def pretraining_steps(card: dict) -> int:
-    """Every optimizer step a design saw: its base recipe's plus a continuation's, if any."""
-    more = card.get("continued") or {}
-    return int(card["recipe"]["steps"]) + int((more.get("recipe") or {}).get("steps", 0))
+    """Every optimizer step a design saw, over all its stages."""
+    return sum(stage_steps(card))
 
 
 def continuation_note(cards: dict[str, dict], labels: dict[str, str]) -> str | None:
-    """One sentence on the designs whose pretraining went on in a second stage, or None."""
-    continued = {d: c["continued"] for d, c in cards.items() if c.get("continued")}
-    if not continued:
-        return None
+    """One sentence on the designs whose pretraining went on in later stages, or None."""
     parts = [
-        f"{labels.get(d, d)} {int(more['after_steps']):,} + {int(more['recipe']['steps']):,}"
-        for d, more in continued.items()
+        f"{labels.get(d, d)} " + " + ".join(f"{n:,}" for n in stage_steps(card))
+        for d, card in cards.items()
+        if later_stages(card)
     ]
+    if not parts:
+        return None
     return (
-        "Pretrained in two stages: "
+        "Pretrained in stages: "
         + ", ".join(parts)
-        + " steps. The second stage starts from the first one's stored weights with a new "
-        "optimizer, warm-up and cosine schedule, so its curves go on past the first stage's end "
+        + " steps. Each later stage starts from the stored weights of the one before with a new "
+        "optimizer, warm-up and cosine schedule, so its curves go on past that stage's end "
         "and may get worse for a few hundred steps there before they improve again."
     )
 

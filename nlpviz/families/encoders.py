@@ -14,11 +14,11 @@ TASK = "pretrain"  # masked LM (replaced-token detection for V3) on news, plays 
 
 
 def _train(spec: CheckpointSpec, device: torch.device, seed: int, command: str) -> dict:
-    from nlpviz.train.encoders import continuation_for, recipe_for, train_encoder
+    from nlpviz.train.encoders import continuations_for, recipe_for, train_encoder
 
     design = spec.variant
     return train_encoder(
-        spec.name, recipe_for(design), device, seed, command, continuation_for(design)
+        spec.name, recipe_for(design), device, seed, command, continuations_for(design)
     )
 
 

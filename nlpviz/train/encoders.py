@@ -20,12 +20,13 @@ every design one downstream number on the same footing.
 
 Training resumes: state is saved every evaluation under ``$NLPVIZ_CACHE/train-state``.
 
-A design may be *continued*: after its base recipe, more steps from the stored (float16) weights
-with a fresh optimizer and their own warm-up and cosine (``CONTINUATIONS``). ``nlpviz train``
-runs both stages; when the output folder already holds the base recipe's checkpoint (its card's
-recipe equal to the base, its sha256 verified), the first stage is taken from it instead of being
-trained again, so a longer pretraining can be spread over working sessions and the card still
-says exactly which weights it grew from.
+A design may be *continued*: after its base recipe, one or more later stages, each more steps
+from the previous stage's stored (float16) weights with a fresh optimizer and its own warm-up and
+cosine (``CONTINUATIONS``). ``nlpviz train`` runs every stage; when the output folder already
+holds the checkpoint of the stages before the last (its card's recipes equal to theirs, its
+sha256 verified), training starts from it instead of training them again, so a longer
+pretraining can be spread over working sessions and the card still says exactly which weights
+each stage grew from (``card["continued"]``, one record per later stage).
 """
 
 from __future__ import annotations
@@ -133,19 +134,25 @@ def recipe_for(design: str) -> EncoderRecipe:
 
 
 # More pretraining after the base recipe (issue 15: every masked LM was still improving when its
-# base recipe ended). One working session on a 2-core machine fits about 6k more steps of BERT
-# or RoBERTa (0.75 s a short step and 1.5 s a full-length one with two runs side by side) and
-# 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step). The two of a pair get the same stage,
-# so the page still compares them at equal steps. The peak rate is half the base one because
-# the weights are no longer random.
-CONTINUATIONS = {"bert": 6_000, "roberta": 6_000, "deberta": 4_500, "debertav3": 4_500}
-SECOND_STAGE = {"lr": 5e-4, "warmup": 250}
+# base recipe ended), one stage per working session: a 2-core machine fits about 6k more steps
+# of BERT or RoBERTa (0.75 s a short step and 1.5 s a full-length one with two runs side by
+# side) or 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step). The two of a pair get the
+# same stages, so the page still compares them at equal steps.
+CONTINUATIONS = {"bert": (6_000,), "roberta": (6_000,), "deberta": (4_500,), "debertav3": (4_500,)}
+# The peak rate of each later stage: half the base one at the second stage, since the weights are
+# no longer random, and lower again at a third, where re-warming to 5e-4 would undo more of what
+# the decay before it reached (the second stages lost 0.7-1.8 points for 500-1,000 steps).
+LATER_STAGE_PEAK_LR = (5e-4, 3e-4)
+LATER_STAGE_WARMUP = 250
 
 
-def continuation_for(design: str) -> EncoderRecipe | None:
-    """The second stage of ``design``'s pretraining, or None when it has only the base recipe."""
-    steps = CONTINUATIONS.get(design)
-    return None if steps is None else replace(recipe_for(design), steps=steps, **SECOND_STAGE)
+def continuations_for(design: str) -> tuple[EncoderRecipe, ...]:
+    """The later stages of ``design``'s pretraining in order; empty for only the base recipe."""
+    steps = CONTINUATIONS.get(design, ())
+    return tuple(
+        replace(recipe_for(design), steps=n, lr=lr, warmup=LATER_STAGE_WARMUP)
+        for n, lr in zip(steps, LATER_STAGE_PEAK_LR[: len(steps)], strict=True)
+    )
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -520,7 +527,7 @@ def epochs_in(recipe: EncoderRecipe, step: int, short_seqs: Sequences, long_seqs
 
 @dataclass
 class Base:
-    """A checkpoint of the base recipe that a continuation starts from."""
+    """The checkpoint of the stages before the one about to run."""
 
     card: dict
     proto: bytes
@@ -530,29 +537,50 @@ class Base:
     def weights_sha256(self) -> str:
         return self.card["weights_sha256"]
 
+    @property
+    def stages(self) -> list[dict]:
+        """The records of the later stages it already holds (empty for the base recipe)."""
+        return list(self.card.get("continued") or [])
+
+
+def _as_json(recipe: EncoderRecipe) -> dict:
+    return json.loads(json.dumps(asdict(recipe)))
+
 
 def committed_base(
-    name: str, recipe: EncoderRecipe, seed: int, data: PretrainCorpus
+    name: str,
+    recipe: EncoderRecipe,
+    seed: int,
+    data: PretrainCorpus,
+    done: tuple[EncoderRecipe, ...] = (),
 ) -> Base | None:
-    """The output folder's checkpoint if it is ``recipe``'s, trained with ``seed`` on ``data``."""
+    """The output folder's checkpoint if it is ``recipe`` followed by exactly the later stages
+    ``done``, trained with ``seed`` on ``data``."""
     try:
         checkpoint = load_checkpoint(name, family="encoder")
     except CheckpointError as error:
-        log.info("%s: no base checkpoint to continue from (%s)", name, error)
+        log.info("%s: no checkpoint to continue from (%s)", name, error)
         return None
     card = checkpoint.card.raw
+    stages = card.get("continued") or []
     same = (
-        "continued" not in card
-        and card.get("recipe") == json.loads(json.dumps(asdict(recipe)))
+        card.get("recipe") == _as_json(recipe)
+        and [s.get("recipe") for s in stages] == [_as_json(r) for r in done]
         and (card.get("run") or {}).get("seed") == seed
         and (card.get("data") or {}).get("sources") == data.provenance
         and (card.get("data") or {}).get("corpus") == json.loads(json.dumps(data.stats))
     )
     if not same:
-        log.info("%s: the checkpoint there is not the base recipe's (or seed, or corpus)", name)
+        log.info(
+            "%s: the checkpoint there is not the stages before this one (or seed, or corpus)", name
+        )
         return None
     proto = (checkpoint.directory / TOKENIZER_FILE).read_bytes()
     return Base(card, proto, checkpoint)
+
+
+def _stage_state_name(name: str, stage: int) -> str:
+    return name if stage == 0 else f"{name}-continued" + ("" if stage == 1 else f"-{stage}")
 
 
 def train_encoder(
@@ -561,31 +589,31 @@ def train_encoder(
     device: torch.device,
     seed: int,
     command: str,
-    continuation: EncoderRecipe | None = None,
+    continuations: tuple[EncoderRecipe, ...] = (),
 ) -> dict:
-    """Pretrain one design (base recipe, then ``continuation`` if any), save
+    """Pretrain one design (base recipe, then each of ``continuations``), save
     ``checkpoints/<name>/`` and return its card.
 
-    With a continuation, the base is taken from the output folder when it holds the base
-    recipe's checkpoint; otherwise it is trained and saved there first, so that the second stage
-    always starts the same way: from stored weights loaded into a freshly seeded model (and an
-    interrupted second stage resumes without training the base again).
+    With continuations, the stages before the last are taken from the output folder when it
+    holds their checkpoint; otherwise they are trained and saved there first (the same way,
+    stage by stage), so that every later stage starts the same way: from stored weights loaded
+    into a freshly seeded model (and an interrupted stage resumes without training the ones
+    before it again).
     """
-    if (
-        continuation is not None
-        and committed_base(name, recipe, seed, corpus(recipe.split_seed)) is None
-    ):
-        train_encoder(name, recipe, device, seed, command)
+    later = tuple(continuations)
+    before = later[:-1]
+    if later and committed_base(name, recipe, seed, corpus(recipe.split_seed), before) is None:
+        train_encoder(name, recipe, device, seed, command, before)
     seed_everything(seed)
     design = recipe.design
     data = corpus(recipe.split_seed)
     config = recipe.config()
     model = build_model(design, config).to(device)
     base = None
-    if continuation is not None:
-        base = committed_base(name, recipe, seed, data)
+    if later:
+        base = committed_base(name, recipe, seed, data, before)
         if base is None:
-            raise CheckpointError(f"{name}: the base checkpoint just saved cannot be read back")
+            raise CheckpointError(f"{name}: the checkpoint just saved cannot be read back")
         load_state_into(model, base.checkpoint)
         log.info("%s: continuing from the checkpoint with weights %s", name, base.weights_sha256)
         tokenizer, proto = SubwordTokenizer(base.proto, TOKENIZER_OF[design]), base.proto
@@ -605,27 +633,30 @@ def train_encoder(
         len(held_seqs.ids),
     )
 
+    def passes(stage: EncoderRecipe) -> float:
+        return epochs_in(stage, stage.steps, short_seqs, long_seqs)
+
+    first_epochs = passes(recipe) + sum(passes(r) for r in before)
+    first_step = recipe.steps + sum(r.steps for r in before)
     if base is not None:
         first = Stage(
             base.card["run"]["wall_time_s"],
             base.card["metrics"]["training_cpu_s"],
             base.card["history"],
         )
-    else:
-        first = run_stage(model, recipe, 0, sequences, device, seed, name)
-    stages = [first]
-    epochs = first_epochs = epochs_in(recipe, recipe.steps, short_seqs, long_seqs)
-    if continuation is not None:
-        stages.append(
-            run_stage(
-                model, continuation, 1, sequences, device, seed, f"{name}-continued",
-                first_step=recipe.steps,
-            )
+        last = run_stage(
+            model, later[-1], len(later), sequences, device, seed,
+            _stage_state_name(name, len(later)), first_step=first_step,
         )  # fmt: skip
-        epochs += epochs_in(continuation, continuation.steps, short_seqs, long_seqs)
-    # a continuation's clocks and passes run on from the base's, so its curves read on too
+        stages = [first, last]
+        epochs = first_epochs + passes(later[-1])
+    else:
+        stages = [run_stage(model, recipe, 0, sequences, device, seed, name)]
+        epochs = first_epochs
+    first = stages[0]
+    # a later stage's clocks and passes run on from the ones before, so its curves read on too
     history = list(first.history)
-    for later in stages[1:]:
+    for later_stage in stages[1:]:
         history += [
             {
                 **h,
@@ -633,7 +664,7 @@ def train_encoder(
                 "wall_s": round(h["wall_s"] + first.wall, 1),
                 "cpu_s": round(h["cpu_s"] + first.cpu, 1),
             }
-            for h in later.history
+            for h in later_stage.history
         ]
     wall = sum(s.wall for s in stages)
     cpu = sum(s.cpu for s in stages)
@@ -661,7 +692,7 @@ def train_encoder(
             "held_out_sequences": len(held_seqs.ids),
             "epochs_seen": round(epochs, 2),
             "packing": "segment pairs + NSP" if design == "bert" else "FULL-SENTENCES",
-            "masking": _masking(design, continuation is not None),
+            "masking": _masking(design, bool(later)),
         },
         "recipe": asdict(recipe),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -680,15 +711,18 @@ def train_encoder(
         "paper_figure": paper_figure(design),
         "history": history,
     }
-    if continuation is not None:
-        card["continued"] = {
-            "recipe": asdict(continuation),
-            "after_steps": recipe.steps,
-            "from_weights_sha256": base.weights_sha256,
-            "base_run": base.card["run"],
-            "wall_time_s": round(stages[-1].wall, 1),
-            "cpu_s": round(stages[-1].cpu, 1),
-        }
+    if base is not None:
+        card["continued"] = [
+            *base.stages,
+            {
+                "recipe": asdict(later[-1]),
+                "after_steps": first_step,
+                "from_weights_sha256": base.weights_sha256,
+                "base_run": base.card["run"],
+                "wall_time_s": round(stages[-1].wall, 1),
+                "cpu_s": round(stages[-1].cpu, 1),
+            },
+        ]
     save_checkpoint(
         name,
         {k: v for k, v in model.state_dict().items()},
@@ -696,7 +730,7 @@ def train_encoder(
         side_files={TOKENIZER_FILE: proto},
     )
     # only now: a run that dies while scoring or saving resumes instead of starting again
-    _state_path(f"{name}-continued" if continuation is not None else name).unlink(missing_ok=True)
+    _state_path(_stage_state_name(name, len(later))).unlink(missing_ok=True)
     return card
 
 
