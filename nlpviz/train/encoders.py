@@ -602,18 +602,18 @@ def train_encoder(
     """
     later = tuple(continuations)
     before = later[:-1]
-    if later and committed_base(name, recipe, seed, corpus(recipe.split_seed), before) is None:
-        train_encoder(name, recipe, device, seed, command, before)
-    seed_everything(seed)
-    design = recipe.design
     data = corpus(recipe.split_seed)
-    config = recipe.config()
-    model = build_model(design, config).to(device)
-    base = None
-    if later:
+    base = committed_base(name, recipe, seed, data, before) if later else None
+    if later and base is None:
+        train_encoder(name, recipe, device, seed, command, before)
         base = committed_base(name, recipe, seed, data, before)
         if base is None:
             raise CheckpointError(f"{name}: the checkpoint just saved cannot be read back")
+    seed_everything(seed)
+    design = recipe.design
+    config = recipe.config()
+    model = build_model(design, config).to(device)
+    if base is not None:
         load_state_into(model, base.checkpoint)
         log.info("%s: continuing from the checkpoint with weights %s", name, base.weights_sha256)
         tokenizer, proto = SubwordTokenizer(base.proto, TOKENIZER_OF[design]), base.proto
