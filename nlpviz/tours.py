@@ -297,18 +297,18 @@ add_tour(
             ),
             TourStep(
                 "Our BERT miniature",
-                "Trained for 16,000 steps, the BERT miniature grew positional heads of its own: "
-                "in layer 1, head 1 each token sends 93% of its attention to the *previous* "
+                "Trained for 21,000 steps, the BERT miniature grew positional heads of its own: "
+                "in layer 1, head 1 each token sends 94% of its attention to the *previous* "
                 "token (head 4 of the same layer sends 93% to the next one). In the head summary "
                 "map these two are the sharpest heads; all of layers 3 and 4 stay spread out "
-                "(entropy above 1.9 nats).",
+                "(entropy above 1.8 nats).",
                 {
                     "model": "BERT (nlpviz miniature)",
                     "layer": "1",
                     "head": "1",
                     "text": _ANIMAL,
                 },
-                ("previous 93%",),
+                ("previous 94%",),
             ),
         ),
     )
@@ -324,22 +324,22 @@ add_tour(
             TourStep(
                 "A gap that needs a preposition",
                 "The hidden word is *on*. Our RoBERTa miniature's first guess is *on* "
-                "(59.9%), far ahead of every other preposition. Look at the other panels: all "
+                "(76.6%), far ahead of every other preposition. Look at the other panels: all "
                 "four put *on* first, DeBERTa at 81%, V3's generator at 76% and BERT, the least "
-                "sure, at 26% with *in* second.",
+                "sure, at 41% with *that* second.",
                 {"text": _SCHOOLS, "word": "3", "model": "roberta"},
-                ("Explaining **“on”** (P = 59.9%) from RoBERTa",),
+                ("Explaining **“on”** (P = 76.6%) from RoBERTa",),
             ),
             TourStep(
                 "What our BERT learned",
-                "The same gap explained for BERT: *on* at 26%, *in* second. After 16,000 steps "
+                "The same gap explained for BERT: *on* at 41%, *that* second. After 21,000 steps "
                 "our BERT gets this gap right, but on the 60 everyday sentences of the cloze "
-                "probe (**How the four compare**) the answer is in its top five only 16.7% of "
-                "the time (RoBERTa 18.3%), although its first guess is a content word for 70% "
+                "probe (**How the four compare**) the answer is in its top five only 15.0% of "
+                "the time (RoBERTa 16.7%), although its first guess is a content word for 75% "
                 "of them: these miniatures know which kind of word fits where, seldom which "
-                "word. The table also gives 21.2% held-out masked-token accuracy for BERT.",
+                "word. The table also gives 21.4% held-out masked-token accuracy for BERT.",
                 {"text": _SCHOOLS, "word": "3", "model": "bert"},
-                ("Explaining **“on”** (P = 26.1%) from BERT",),
+                ("Explaining **“on”** (P = 41.1%) from BERT",),
             ),
             TourStep(
                 "Static and dynamic masks",
@@ -362,8 +362,8 @@ add_tour(
             TourStep(
                 "Do the papers' orderings hold?",
                 "**How the four compare** is open. On the shared yardstick, a linear sentiment "
-                "probe on the frozen encoders, all four land between 60.6% and 63.2%. BERT and "
-                "RoBERTa had the same 16,000 steps: RoBERTa 60.6% against BERT 63.2%, the wrong "
+                "probe on the frozen encoders, all four land between 61.7% and 64.2%. BERT and "
+                "RoBERTa had the same 21,000 steps: RoBERTa 62.1% against BERT 64.2%, the wrong "
                 "way round for the paper (though within the 3.8 points, two standard errors, "
                 "that a gap must clear), so *RoBERTa > BERT* is not reproduced. The two "
                 "DeBERTas had the same 10,500 steps: V3 61.7% against DeBERTa 62.3%, again the "
@@ -377,7 +377,7 @@ add_tour(
                 },
                 (
                     "RoBERTa \\> BERT: not reproduced",
-                    "gap −2\\.6 points, 2 standard errors = 3\\.8 points",
+                    "gap −2\\.1 points, 2 standard errors = 3\\.8 points",
                     "DeBERTaV3 \\> DeBERTa: not reproduced",
                     "2 standard errors = 3\\.8 points",
                     "DeBERTa \\> RoBERTa:** cannot be judged here",

@@ -136,9 +136,15 @@ def recipe_for(design: str) -> EncoderRecipe:
 # More pretraining after the base recipe (issue 15: every masked LM was still improving when its
 # base recipe ended), one stage per working session: a 2-core machine fits about 6k more steps
 # of BERT or RoBERTa (0.75 s a short step and 1.5 s a full-length one with two runs side by
-# side) or 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step). The two of a pair get the
-# same stages, so the page still compares them at equal steps.
-CONTINUATIONS = {"bert": (6_000,), "roberta": (6_000,), "deberta": (4_500,), "debertav3": (4_500,)}
+# side) or 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step); BERT's and RoBERTa's third
+# stage is what fitted beside the rest of its session's work. The two of a pair get the same
+# stages, so the page still compares them at equal steps.
+CONTINUATIONS = {
+    "bert": (6_000, 5_000),
+    "roberta": (6_000, 5_000),
+    "deberta": (4_500,),
+    "debertav3": (4_500,),
+}
 # The peak rate of each later stage: half the base one at the second stage, since the weights are
 # no longer random, and lower again at a third, where re-warming to 5e-4 would undo more of what
 # the decay before it reached (the second stages lost 0.7-1.8 points for 500-1,000 steps).
