@@ -45,7 +45,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from nlpviz import settings
-from nlpviz.analysis.encoders import cloze_scores, load_cloze
+from nlpviz.analysis.encoders import cloze_scores, later_stages, load_cloze
 from nlpviz.analysis.stats import average_ranks
 from nlpviz.checkpoints import CheckpointError, load_checkpoint, load_state_into, save_checkpoint
 from nlpviz.data.pretrain import (
@@ -543,11 +543,6 @@ class Base:
     def weights_sha256(self) -> str:
         return self.card["weights_sha256"]
 
-    @property
-    def stages(self) -> list[dict]:
-        """The records of the later stages it already holds (empty for the base recipe)."""
-        return list(self.card.get("continued") or [])
-
 
 def _as_json(recipe: EncoderRecipe) -> dict:
     return json.loads(json.dumps(asdict(recipe)))
@@ -568,10 +563,9 @@ def committed_base(
         log.info("%s: no checkpoint to continue from (%s)", name, error)
         return None
     card = checkpoint.card.raw
-    stages = card.get("continued") or []
     same = (
         card.get("recipe") == _as_json(recipe)
-        and [s.get("recipe") for s in stages] == [_as_json(r) for r in done]
+        and [s.get("recipe") for s in later_stages(card)] == [_as_json(r) for r in done]
         and (card.get("run") or {}).get("seed") == seed
         and (card.get("data") or {}).get("sources") == data.provenance
         and (card.get("data") or {}).get("corpus") == json.loads(json.dumps(data.stats))
@@ -719,7 +713,7 @@ def train_encoder(
     }
     if base is not None:
         card["continued"] = [
-            *base.stages,
+            *later_stages(base.card),
             {
                 "recipe": asdict(later[-1]),
                 "after_steps": first_step,
