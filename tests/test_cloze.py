@@ -9,6 +9,7 @@ import torch
 from nlpviz.analysis.encoders import (
     ClozeItem,
     cloze_scores,
+    held_out_gaps,
     human_word,
     is_content_word,
     load_cloze,
@@ -24,6 +25,38 @@ def test_the_probe_set_has_fifty_everyday_sentences_with_one_mask_each():
     assert all(i.answer.isalpha() and i.answer == i.answer.lower() for i in items)
     assert len({i.sentence for i in items}) == len(items)
     assert all(is_content_word(i.answer) for i in items), "every answer is a content word"
+
+
+def test_held_out_gaps_hide_one_content_word_of_a_sentence_in_range():
+    documents = [
+        [
+            "The storm left thousands of homes without power.",
+            "Too short.",
+            "It is what it is and so it was for all of us then.",  # stopwords only
+            "Voters went to the polls on Sunday to elect a new president.",
+        ],
+        ["The bank raised interest rates for the first time this year.", " ".join(["word"] * 31)],
+    ]
+    gaps = held_out_gaps(documents, 10, seed=3)
+    restored = set()
+    for gap in gaps:
+        assert gap.sentence.count("[MASK]") == 1
+        assert is_content_word(gap.answer) and len(gap.answer) > 2 and gap.answer.islower()
+        words = gap.sentence.split()
+        at = words.index("[MASK]")
+        sources = [s for d in documents for s in d if len(s.split()) == len(words)]
+        match = [
+            s
+            for s in sources
+            if s.split()[:at] == words[:at] and s.split()[at + 1 :] == words[at + 1 :]
+        ]
+        assert len(match) == 1 and match[0].split()[at].lower() == gap.answer
+        restored.add(match[0])
+    # the three sentences with a content word and 6-30 words, each once
+    assert len(gaps) == 3 and len(restored) == 3
+    assert held_out_gaps(documents, 10, seed=3) == gaps, "the same seed cuts the same gaps"
+    assert len(held_out_gaps(documents, 2, seed=3)) == 2
+    assert held_out_gaps(documents, 0) == []
 
 
 def test_a_line_without_exactly_one_mask_is_refused(tmp_path):

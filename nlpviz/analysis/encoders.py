@@ -7,6 +7,7 @@ terms, masked-LM top-k, replaced-token probabilities, Integrated Gradients.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -567,6 +568,37 @@ def load_cloze(path: Path = CLOZE_FILE) -> list[ClozeItem]:
         if sentence.count("[MASK]") != 1:
             raise ValueError(f"a cloze sentence needs exactly one [MASK]: {sentence!r}")
         items.append(ClozeItem(sentence, answer.strip().lower()))
+    return items
+
+
+def held_out_gaps(
+    documents, n: int, seed: int = 0, min_words: int = 6, max_words: int = 30
+) -> list[ClozeItem]:
+    """Up to ``n`` cloze items cut from held-out text: one content word of a sentence hidden.
+
+    The larger, less hand-picked companion of the probe set: each sentence of ``min_words`` to
+    ``max_words`` space-separated words, in a seeded order, hides one of its alphabetic non-stopword
+    words of three letters or more (chosen with the same seed); sentences without one are skipped.
+    """
+    rng = random.Random(seed)
+    sentences = [
+        s for document in documents for s in document if min_words <= len(s.split()) <= max_words
+    ]
+    rng.shuffle(sentences)
+    items = []
+    for sentence in sentences:
+        if len(items) >= n:
+            break
+        words = sentence.split()
+        hideable = [
+            i
+            for i, w in enumerate(words)
+            if w.isalpha() and len(w) > 2 and w.lower() not in STOPWORDS
+        ]
+        if hideable:
+            i = rng.choice(hideable)
+            masked = " ".join([*words[:i], "[MASK]", *words[i + 1 :]])
+            items.append(ClozeItem(masked, words[i].lower()))
     return items
 
 

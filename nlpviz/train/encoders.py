@@ -135,9 +135,10 @@ def recipe_for(design: str) -> EncoderRecipe:
 
 # More pretraining after the base recipe (issue 15: every masked LM was still improving when its
 # base recipe ended), one stage per working session: a 2-core machine fits about 6k more steps
-# of BERT or RoBERTa (0.75 s a short step and 1.5 s a full-length one with two runs side by
-# side) or 4.5k of DeBERTa or DeBERTaV3 (1.0-1.15 s a short step); BERT's and RoBERTa's third
-# stage is what fitted beside the rest of its session's work. The two of a pair get the same
+# of BERT or RoBERTa (0.66-0.75 s a short step and 1.5-2.2 s a full-length one with two runs
+# side by side, as measured in the second and third stages) or 4.5k of DeBERTa or DeBERTaV3
+# (1.0-1.15 s a short step); BERT's and RoBERTa's third stage is what fitted beside the rest of
+# its session's work. The two of a pair get the same
 # stages, so the page still compares them at equal steps.
 CONTINUATIONS = {
     "bert": (6_000, 5_000),
