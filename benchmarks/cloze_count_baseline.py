@@ -84,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         f"of {scores['sentences']} sentences ({time.perf_counter() - started:.0f} s)"
     )
     if args.held_out:
-        gaps, by_encoder = encoders_on(held_out_gaps(corpus.held_out, args.held_out))
+        cut = held_out_gaps(corpus.held_out, args.held_out)
+        gaps, by_encoder = encoders_on(cut)
         counts = count_cloze_scores(model, gaps)
         print(
-            f"Held-out gaps ({len(gaps)} of the first {args.held_out} cut, the hidden word one "
-            "piece for every encoder): top-1 / top-5 / top-1 is a content word"
+            f"Held-out gaps ({len(gaps)} of the {len(cut)} cut, the hidden word one piece for "
+            "every encoder): top-1 / top-5 / top-1 is a content word"
         )
         top1, top5 = counts["top1_accuracy"], counts["top5_accuracy"]
         print(f"  {'count model':12s} {top1:5.1f}% / {top5:5.1f}%")
