@@ -34,22 +34,20 @@ def encoders_on(gaps) -> tuple[list, dict[str, dict]]:
     """The gaps every committed encoder can fill with one piece, and each encoder's scores."""
     import torch
 
-    from nlpviz.analysis.encoders import cloze_scores
+    from nlpviz.analysis.encoders import cloze_scores, tokenizer_from_checkpoint
     from nlpviz.checkpoints import CheckpointError, load_checkpoint
-    from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer
-    from nlpviz.families.encoders import DESIGNS
+    from nlpviz.families.encoders import FAMILY
     from nlpviz.models.encoders import model_from_checkpoint
 
     loaded = {}
-    for design, label in DESIGNS.items():
+    for spec in FAMILY.checkpoints:
         try:
-            checkpoint = load_checkpoint(f"encoder-{design}", family="encoder")
+            checkpoint = load_checkpoint(spec.name, family="encoder")
         except CheckpointError as error:
-            print(f"  {label}: not scored ({error})")
+            print(f"  {spec.label}: not scored ({error})")
             continue
-        kind = checkpoint.card["tokenizer"]["kind"]
-        tokenizer = SubwordTokenizer.from_file(checkpoint.directory / TOKENIZER_FILE, kind)
-        loaded[label] = (model_from_checkpoint(checkpoint).eval(), tokenizer)
+        model = model_from_checkpoint(checkpoint).eval()
+        loaded[spec.label] = (model, tokenizer_from_checkpoint(checkpoint))
     common = [
         g for g in gaps if all(len(tok.encode(" " + g.answer)) == 1 for _, tok in loaded.values())
     ]

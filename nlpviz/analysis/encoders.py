@@ -17,7 +17,7 @@ import torch
 
 from nlpviz.attribution import TokenAttribution, integrated_gradients
 from nlpviz.claims import Comparison, Verdict, binomial_se, cannot_judge, judge
-from nlpviz.data.pretrain import SubwordTokenizer, masks_across_epochs
+from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer, masks_across_epochs
 from nlpviz.models.encoders import MaskedLMEncoder, ReplacedTokenDetector, log_bucket_positions
 
 TOP_K = 10
@@ -600,6 +600,12 @@ def held_out_gaps(
             masked = " ".join([*words[:i], "[MASK]", *words[i + 1 :]])
             items.append(ClozeItem(masked, words[i].lower()))
     return items
+
+
+def tokenizer_from_checkpoint(checkpoint) -> SubwordTokenizer:
+    """The tokenizer an encoder checkpoint was trained with, of the kind its card names."""
+    kind = checkpoint.card["tokenizer"]["kind"]
+    return SubwordTokenizer.from_file(checkpoint.directory / TOKENIZER_FILE, kind)
 
 
 def human_word(display: str) -> str:

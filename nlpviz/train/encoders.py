@@ -138,8 +138,8 @@ def recipe_for(design: str) -> EncoderRecipe:
 # of BERT or RoBERTa (0.66-0.75 s a short step and 1.5-2.2 s a full-length one with two runs
 # side by side, as measured in the second and third stages) or 4.5k of DeBERTa or DeBERTaV3
 # (1.0-1.15 s a short step); BERT's and RoBERTa's third stage is what fitted beside the rest of
-# its session's work. The two of a pair get the same
-# stages, so the page still compares them at equal steps.
+# its session's work. The two of a pair get the same stages, so the page still compares them at
+# equal steps.
 CONTINUATIONS = {
     "bert": (6_000, 5_000),
     "roberta": (6_000, 5_000),

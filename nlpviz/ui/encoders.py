@@ -17,7 +17,7 @@ import torch
 from nlpviz.analysis import encoders as analysis
 from nlpviz.analysis.attention import AttentionView
 from nlpviz.checkpoints import Card, CheckpointError, load_checkpoint
-from nlpviz.data.pretrain import TOKENIZER_FILE, SubwordTokenizer
+from nlpviz.data.pretrain import SubwordTokenizer
 from nlpviz.families import encoders as family
 from nlpviz.models.encoders import model_from_checkpoint
 from nlpviz.ui.loaders import freeze_for_serving, loaded_or_error, required
@@ -47,8 +47,7 @@ def _load(design: str, device: str, root: str) -> LoadedEncoder:
     name, label = DESIGNS[design]
     checkpoint = load_checkpoint(name, root=root, family="encoder")
     model = freeze_for_serving(model_from_checkpoint(checkpoint), torch.device(device))
-    kind = checkpoint.card["tokenizer"]["kind"]
-    tokenizer = SubwordTokenizer.from_file(checkpoint.directory / TOKENIZER_FILE, kind)
+    tokenizer = analysis.tokenizer_from_checkpoint(checkpoint)
     return LoadedEncoder(
         name, design, label, model, tokenizer, checkpoint.card, torch.device(device)
     )
